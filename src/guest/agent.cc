@@ -1,0 +1,112 @@
+// execvm's guest agent: PID 1 of every execvm VM. It mounts the guest's own filesystems, says
+// hello to the host, takes the RunSpec, runs the command with its stdio relayed as frames, reaps
+// orphans, reports the exit status, waits for the host's acknowledgement and ends the VM.
+// It must never exit: PID 1 exiting is a kernel panic.
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <optional>
+
+#include "guest/channel.h"
+#include "guest/relay.h"
+#include "guest/spawn.h"
+#include "guest/system.h"
+#include "protocol/frame.h"
+#include "spec/run_spec.h"
+#include "util/error.h"
+
+namespace execvm::guest {
+namespace {
+
+using protocol::FrameType;
+
+// How long the port may take to appear after the kernel starts PID 1.
+constexpr int kPortTimeoutMs = 10'000;
+
+// Sends FRAME's bytes, then waits for the host's Ack; the host has then read everything.
+void finish(Channel& channel) {
+  channel.flush_all();
+  for (;;) {
+    protocol::Frame frame = channel.receive();
+    if (frame.type == FrameType::kAck) return;
+  }
+}
+
+Fd block_sigchld() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) < 0) throw_errno("sigprocmask");
+  Fd fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!fd) throw_errno("signalfd");
+  return fd;
+}
+
+void apply_system_settings(const RunSpec& spec) {
+  set_realtime(spec.realtime_ns);
+  if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
+    throw_errno("sethostname");
+  bring_up_loopback();
+}
+
+[[noreturn]] void run() {
+  std::optional<Channel> channel;
+  try {
+    // The agent writes to pipes whose readers may be gone; that is an error to handle, not death.
+    ::signal(SIGPIPE, SIG_IGN);
+    Fd sigchld = block_sigchld();
+    mount_basics();
+    channel.emplace(open_port(protocol::kPortName, kPortTimeoutMs));
+    channel->queue(FrameType::kHello,
+                   protocol::encode_hello({protocol::kVersion, "execvm-agent " EXECVM_VERSION}));
+    channel->flush_all();
+
+    protocol::Frame frame = channel->receive();
+    if (frame.type != FrameType::kSpec)
+      throw protocol::ProtocolError(std::string("expected a spec frame, got ") +
+                                    protocol::frame_type_name(frame.type));
+    RunSpec spec = spec_from_json(frame.payload);
+    apply_system_settings(spec);
+
+    protocol::ExitStatus status;
+    try {
+      Child child = spawn_command(spec);
+      status = relay(*channel, child, sigchld.get());
+    } catch (const SpawnError& e) {
+      channel->queue(FrameType::kError, protocol::encode_error({e.exit_code(), e.what()}));
+      finish(*channel);
+      power_off();
+    }
+    // Shared filesystems hold the command's writes in the guest's cache until synced: sync
+    // before the host hears the command is done.
+    ::sync();
+    channel->queue(FrameType::kExit, protocol::encode_exit(status));
+    finish(*channel);
+  } catch (const std::exception& e) {
+    log_line(e.what());
+    if (channel) {
+      try {
+        channel->queue(FrameType::kError,
+                       protocol::encode_error({kExitFailure, std::string("guest agent: ") + e.what()}));
+        finish(*channel);
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  power_off();
+}
+
+}  // namespace
+}  // namespace execvm::guest
+
+int main() {
+  if (::getpid() != 1) {
+    fprintf(stderr,
+            "execvm-agent is PID 1 of an execvm virtual machine and is not run by hand.\n"
+            "To run a command in a VM: execvm [OPTIONS] [--] COMMAND [ARG...]\n");
+    return 2;
+  }
+  execvm::guest::run();
+}

@@ -1,0 +1,119 @@
+// The framed protocol spoken over the virtio-serial port between execvm (host) and its guest
+// agent. One module for both ends.
+//
+// A frame is an 8-byte header and a payload:
+//   byte 0     magic 0xE5
+//   byte 1     type (FrameType)
+//   byte 2     stream (Stream) for Data, Eof and Close frames, else 0
+//   byte 3     0
+//   bytes 4-7  payload length, little-endian, at most kMaxPayload
+//
+// A session: the guest sends Hello; the host sends Spec; then Data/Eof/Close/Credit/Signal/
+// Winsize flow both ways until the guest sends Exit (or Error), which comes after every byte of
+// output; the host answers Ack and only then does the guest power off (NOTES.md: data in flight
+// is lost otherwise).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace execvm::protocol {
+
+inline constexpr uint32_t kVersion = 1;
+inline constexpr uint8_t kMagic = 0xE5;
+inline constexpr size_t kHeaderSize = 8;
+inline constexpr size_t kMaxPayload = 1 << 20;
+// The most stdin bytes the host may send that the guest has not yet returned as Credit.
+inline constexpr uint32_t kStdinWindow = 1 << 20;
+// The virtio-serial port's name, seen by the guest under /sys/class/virtio-ports/*/name.
+inline constexpr const char* kPortName = "org.execvm.0";
+
+enum class FrameType : uint8_t {
+  kHello = 1,    // guest -> host: u32 version, then the agent's description
+  kSpec = 2,     // host -> guest: the RunSpec as JSON
+  kData = 3,     // stdin host -> guest; stdout/stderr guest -> host
+  kEof = 4,      // the writer of STREAM is done (stdin from host; stdout/stderr from guest)
+  kClose = 5,    // host -> guest: the reader of STREAM is gone (the command's writes fail)
+  kCredit = 6,   // guest -> host: u32 stdin bytes delivered, returned to the window
+  kSignal = 7,   // host -> guest: u32 signal number for the command
+  kWinsize = 8,  // host -> guest: u16 rows, u16 cols
+  kExit = 9,     // guest -> host: ExitStatus
+  kAck = 10,     // host -> guest: Exit received, the guest may power off
+  kError = 11,   // guest -> host: u8 exit status, then one line saying what failed
+};
+
+enum Stream : uint8_t { kStdin = 0, kStdout = 1, kStderr = 2 };
+
+const char* frame_type_name(FrameType type);
+
+struct Frame {
+  FrameType type;
+  uint8_t stream = 0;
+  std::string payload;
+};
+
+class ProtocolError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Appends one encoded frame to OUT. Throws ProtocolError if PAYLOAD is over kMaxPayload.
+void append_frame(std::string& out, FrameType type, uint8_t stream, std::string_view payload);
+inline void append_frame(std::string& out, FrameType type, std::string_view payload = {}) {
+  append_frame(out, type, 0, payload);
+}
+
+// Reassembles frames from a byte stream fed in pieces of any size.
+class FrameReader {
+ public:
+  void feed(std::string_view bytes) { buffer_.append(bytes); }
+  // The next complete frame, or nullopt when more bytes are needed. Throws ProtocolError on a
+  // malformed header; the reader is unusable afterwards.
+  std::optional<Frame> next();
+  size_t buffered() const { return buffer_.size() - offset_; }
+
+ private:
+  std::string buffer_;
+  size_t offset_ = 0;
+};
+
+// How the command ended.
+struct ExitStatus {
+  bool signaled = false;  // killed by signal VALUE, else exited with code VALUE
+  int value = 0;
+  // The status execvm exits with: the code, or 128 + the signal.
+  int shell_status() const { return signaled ? 128 + value : value; }
+  bool operator==(const ExitStatus&) const = default;
+};
+
+std::string encode_u32(uint32_t value);
+uint32_t decode_u32(std::string_view payload);  // throws ProtocolError unless 4 bytes
+
+std::string encode_exit(ExitStatus status);
+ExitStatus decode_exit(std::string_view payload);
+
+struct Winsize {
+  uint16_t rows = 0, cols = 0;
+  bool operator==(const Winsize&) const = default;
+};
+std::string encode_winsize(Winsize size);
+Winsize decode_winsize(std::string_view payload);
+
+struct Hello {
+  uint32_t version = 0;
+  std::string agent;
+};
+std::string encode_hello(const Hello& hello);
+Hello decode_hello(std::string_view payload);
+
+struct GuestError {
+  int exit_code = 125;
+  std::string message;
+};
+std::string encode_error(const GuestError& error);
+GuestError decode_error(std::string_view payload);
+
+}  // namespace execvm::protocol

@@ -1,0 +1,135 @@
+#include "spec/run_spec.h"
+
+#include <nlohmann/json.hpp>
+
+#include "util/strings.h"
+
+namespace execvm {
+
+using nlohmann::json;
+
+namespace {
+
+json bytes_to_json(const std::string& bytes) {
+  if (is_utf8(bytes)) return bytes;
+  return json{{"base64", base64_encode(bytes)}};
+}
+
+std::string bytes_from_json(const json& j, const std::string& field) {
+  if (j.is_string()) return j.get<std::string>();
+  if (j.is_object() && j.size() == 1 && j.contains("base64") && j["base64"].is_string()) {
+    if (auto bytes = base64_decode(j["base64"].get<std::string>())) return *bytes;
+  }
+  throw SpecError(field + ": expected a string or {\"base64\": ...}");
+}
+
+json byte_list(const std::vector<std::string>& list) {
+  json out = json::array();
+  for (const auto& s : list) out.push_back(bytes_to_json(s));
+  return out;
+}
+
+std::vector<std::string> byte_list_from(const json& j, const std::string& field) {
+  if (!j.is_array()) throw SpecError(field + ": expected a list");
+  std::vector<std::string> out;
+  for (size_t i = 0; i < j.size(); ++i)
+    out.push_back(bytes_from_json(j[i], field + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
+template <typename T>
+void read_number(const json& j, const char* field, T& out) {
+  if (!j.contains(field)) return;
+  const json& v = j[field];
+  if (!v.is_number_integer()) throw SpecError(std::string(field) + ": expected an integer");
+  out = v.get<T>();
+}
+
+void read_bool(const json& j, const char* field, bool& out) {
+  if (!j.contains(field)) return;
+  if (!j[field].is_boolean()) throw SpecError(std::string(field) + ": expected true or false");
+  out = j[field].get<bool>();
+}
+
+}  // namespace
+
+std::string spec_to_json(const RunSpec& spec) {
+  json mounts = json::array();
+  for (const auto& m : spec.mounts) {
+    mounts.push_back({{"source", bytes_to_json(m.source)},
+                      {"target", bytes_to_json(m.target)},
+                      {"fstype", m.fstype},
+                      {"options", m.options},
+                      {"readonly", m.readonly}});
+  }
+  json j = {
+      {"argv", byte_list(spec.argv)},
+      {"env", byte_list(spec.env)},
+      {"cwd", bytes_to_json(spec.cwd)},
+      {"uid", spec.uid},
+      {"gid", spec.gid},
+      {"groups", spec.groups},
+      {"umask", spec.umask},
+      {"tty", spec.tty},
+      {"stderr_tty", spec.stderr_tty},
+      {"rows", spec.rows},
+      {"cols", spec.cols},
+      {"hostname", spec.hostname},
+      {"realtime_ns", spec.realtime_ns},
+      {"mounts", mounts},
+  };
+  return j.dump();
+}
+
+RunSpec spec_from_json(std::string_view text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw SpecError("the run spec is not valid JSON");
+  if (!j.is_object()) throw SpecError("the run spec is not a JSON object");
+  RunSpec spec;
+  try {
+    if (!j.contains("argv")) throw SpecError("argv: missing");
+    spec.argv = byte_list_from(j["argv"], "argv");
+    if (spec.argv.empty()) throw SpecError("argv: empty");
+    if (j.contains("env")) spec.env = byte_list_from(j["env"], "env");
+    if (j.contains("cwd")) spec.cwd = bytes_from_json(j["cwd"], "cwd");
+    read_number(j, "uid", spec.uid);
+    read_number(j, "gid", spec.gid);
+    if (j.contains("groups")) {
+      if (!j["groups"].is_array()) throw SpecError("groups: expected a list");
+      for (const auto& g : j["groups"]) {
+        if (!g.is_number_unsigned()) throw SpecError("groups: expected group ids");
+        spec.groups.push_back(g.get<uint32_t>());
+      }
+    }
+    read_number(j, "umask", spec.umask);
+    read_bool(j, "tty", spec.tty);
+    read_bool(j, "stderr_tty", spec.stderr_tty);
+    read_number(j, "rows", spec.rows);
+    read_number(j, "cols", spec.cols);
+    if (j.contains("hostname")) {
+      if (!j["hostname"].is_string()) throw SpecError("hostname: expected a string");
+      spec.hostname = j["hostname"].get<std::string>();
+    }
+    read_number(j, "realtime_ns", spec.realtime_ns);
+    if (j.contains("mounts")) {
+      if (!j["mounts"].is_array()) throw SpecError("mounts: expected a list");
+      for (const auto& m : j["mounts"]) {
+        if (!m.is_object()) throw SpecError("mounts: expected objects");
+        MountSpec mount;
+        mount.source = bytes_from_json(m.value("source", json("")), "mounts.source");
+        mount.target = bytes_from_json(m.value("target", json("")), "mounts.target");
+        if (!m.value("fstype", json("")).is_string() || !m.value("options", json("")).is_string())
+          throw SpecError("mounts: fstype and options must be strings");
+        mount.fstype = m.value("fstype", "");
+        mount.options = m.value("options", "");
+        read_bool(m, "readonly", mount.readonly);
+        spec.mounts.push_back(std::move(mount));
+      }
+    }
+  } catch (const json::exception& e) {
+    throw SpecError(std::string("bad run spec: ") + e.what());
+  }
+  return spec;
+}
+
+}  // namespace execvm

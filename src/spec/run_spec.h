@@ -1,0 +1,52 @@
+// RunSpec: everything the guest agent needs to run one command, as plain data with a JSON form.
+// The host sends it over the channel after the guest's Hello; it is never put on the kernel
+// command line nor baked into an image.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace execvm {
+
+// One filesystem the agent mounts before it runs the command (used by the host-root, image and
+// disk roots; the bare root needs none).
+struct MountSpec {
+  std::string source;  // a 9p/virtiofs tag, a disk serial or a device path
+  std::string target;  // absolute path in the guest
+  std::string fstype;  // "9p", "virtiofs", "ext4", "tmpfs", ...
+  std::string options;
+  bool readonly = false;
+  bool operator==(const MountSpec&) const = default;
+};
+
+struct RunSpec {
+  std::vector<std::string> argv;  // byte strings, argv[0] looked up in the guest's PATH
+  std::vector<std::string> env;   // "NAME=value" byte strings, in order
+  std::string cwd = "/";
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::vector<uint32_t> groups;  // supplementary groups
+  uint32_t umask = 022;
+  bool tty = false;         // stdin and stdout on a pseudo-terminal instead of pipes
+  bool stderr_tty = false;  // stderr on that terminal too
+  uint16_t rows = 0, cols = 0;
+  std::string hostname = "execvm";
+  int64_t realtime_ns = 0;  // the host's clock when the spec was made; the guest sets its own
+  std::vector<MountSpec> mounts;
+  bool operator==(const RunSpec&) const = default;
+};
+
+class SpecError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The JSON text of SPEC. Byte strings that are not UTF-8 become {"base64": "..."}.
+std::string spec_to_json(const RunSpec& spec);
+// Parses the JSON text of a spec. Throws SpecError naming the bad field.
+RunSpec spec_from_json(std::string_view json);
+
+}  // namespace execvm

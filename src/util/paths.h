@@ -1,0 +1,20 @@
+// Where execvm keeps its caches and how it finds programs.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace execvm {
+
+// $XDG_CACHE_HOME/execvm, else $HOME/.cache/execvm (not created here).
+std::string cache_root();
+
+// Creates DIR and its missing parents (mode 0755). Throws Error naming DIR on failure.
+void make_dirs(const std::string& dir);
+
+// The first executable file named NAME in the directories of PATH (the caller's PATH when
+// nullopt); NAME itself when it contains a slash. nullopt when there is none.
+std::optional<std::string> find_program(const std::string& name,
+                                        std::optional<std::string> path = std::nullopt);
+
+}  // namespace execvm

@@ -1,0 +1,30 @@
+// Small checked wrappers over system calls used by both the host and the guest agent.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+
+namespace execvm {
+
+// Writes all of DATA to FD (a blocking fd), retrying on EINTR. Returns false with errno set on
+// failure.
+bool write_all(int fd, std::string_view data);
+
+// Reads FD until end of file. Throws Error on failure.
+std::string read_all(int fd);
+
+// Reads the whole file at PATH. Throws Error naming PATH on failure.
+std::string read_file(const std::string& path);
+
+// Writes DATA to PATH (created with MODE, truncated). Throws Error naming PATH on failure.
+void write_file(const std::string& path, std::string_view data, mode_t mode = 0644);
+
+// Sets or clears O_NONBLOCK on FD.
+void set_nonblocking(int fd, bool on = true);
+
+// Sets or clears FD_CLOEXEC on FD.
+void set_cloexec(int fd, bool on = true);
+
+}  // namespace execvm
