@@ -70,6 +70,9 @@ class Relay {
   protocol::ExitStatus run() {
     struct epoll_event events[8];
     while (!finished()) {
+      // Frames may already be buffered (they came with the spec): handle them before sleeping.
+      while (auto frame = channel_.next()) handle(*frame);
+      pump_stdin();
       bool room = channel_.pending() < kHighWater;
       interests_.want(channel_.fd(), EPOLLIN | (channel_.pending() ? uint32_t{EPOLLOUT} : 0u));
       interests_.want(sigchld_fd_, EPOLLIN);

@@ -81,9 +81,20 @@ int exit_code_for(Failure f) {
   return f.err == ENOENT ? kExitNotFound : kExitCannotInvoke;
 }
 
+// mkdir -p DIR, giving the directories it creates to UID:GID.
+void make_directory(const std::string& dir, uid_t uid, gid_t gid) {
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = dir.find('/', pos + 1);
+    std::string part = dir.substr(0, pos);
+    if (::mkdir(part.c_str(), 0755) == 0) (void)!::chown(part.c_str(), uid, gid);
+  }
+}
+
 }  // namespace
 
 Child spawn_command(const RunSpec& spec) {
+  if (spec.make_cwd && !spec.cwd.empty() && spec.cwd[0] == '/') make_directory(spec.cwd, spec.uid, spec.gid);
   Child child;
   std::string slave_name;
   Fd in_r, out_w, err_w;
@@ -122,6 +133,7 @@ Child spawn_command(const RunSpec& spec) {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
+    for (int sig : spec.ignored_signals) ::signal(sig, SIG_IGN);
     ::setsid();
     if (spec.tty) {
       int slave = ::open(slave_name.c_str(), O_RDWR);

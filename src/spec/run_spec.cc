@@ -66,10 +66,12 @@ std::string spec_to_json(const RunSpec& spec) {
       {"argv", byte_list(spec.argv)},
       {"env", byte_list(spec.env)},
       {"cwd", bytes_to_json(spec.cwd)},
+      {"make_cwd", spec.make_cwd},
       {"uid", spec.uid},
       {"gid", spec.gid},
       {"groups", spec.groups},
       {"umask", spec.umask},
+      {"ignored_signals", spec.ignored_signals},
       {"tty", spec.tty},
       {"stderr_tty", spec.stderr_tty},
       {"rows", spec.rows},
@@ -92,6 +94,7 @@ RunSpec spec_from_json(std::string_view text) {
     if (spec.argv.empty()) throw SpecError("argv: empty");
     if (j.contains("env")) spec.env = byte_list_from(j["env"], "env");
     if (j.contains("cwd")) spec.cwd = bytes_from_json(j["cwd"], "cwd");
+    read_bool(j, "make_cwd", spec.make_cwd);
     read_number(j, "uid", spec.uid);
     read_number(j, "gid", spec.gid);
     if (j.contains("groups")) {
@@ -102,6 +105,14 @@ RunSpec spec_from_json(std::string_view text) {
       }
     }
     read_number(j, "umask", spec.umask);
+    if (j.contains("ignored_signals")) {
+      if (!j["ignored_signals"].is_array()) throw SpecError("ignored_signals: expected a list");
+      for (const auto& s : j["ignored_signals"]) {
+        if (!s.is_number_integer() || s.get<int>() < 1 || s.get<int>() > 64)
+          throw SpecError("ignored_signals: expected signal numbers");
+        spec.ignored_signals.push_back(s.get<int>());
+      }
+    }
     read_bool(j, "tty", spec.tty);
     read_bool(j, "stderr_tty", spec.stderr_tty);
     read_number(j, "rows", spec.rows);

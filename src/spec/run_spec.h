@@ -26,10 +26,12 @@ struct RunSpec {
   std::vector<std::string> argv;  // byte strings, argv[0] looked up in the guest's PATH
   std::vector<std::string> env;   // "NAME=value" byte strings, in order
   std::string cwd = "/";
+  bool make_cwd = false;  // create cwd (owned by uid:gid) when the guest lacks it (bare root)
   uint32_t uid = 0;
   uint32_t gid = 0;
   std::vector<uint32_t> groups;  // supplementary groups
   uint32_t umask = 022;
+  std::vector<int> ignored_signals;  // ignored by the caller: ignored by the command too, as exec keeps them
   bool tty = false;         // stdin and stdout on a pseudo-terminal instead of pipes
   bool stderr_tty = false;  // stderr on that terminal too
   uint16_t rows = 0, cols = 0;

@@ -1,0 +1,47 @@
+// The options of `execvm [run]`, parsed into plain data. Subcommands have their own parsers.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "host/accel.h"
+
+namespace execvm {
+
+enum class TtyMode { kAuto, kAlways, kNever };
+
+struct RunOptions {
+  std::vector<std::string> command;  // COMMAND [ARG...], exactly as given
+  bool bare = false;
+  std::string kernel;  // --kernel PATH, empty: execvm's own from the cache
+  AccelRequest accel = AccelRequest::kAuto;
+  unsigned cpus = 1;
+  uint64_t memory_mib = 512;
+  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<std::chrono::milliseconds> boot_timeout;  // default depends on the accelerator
+  bool console = false;
+  std::vector<std::string> env;  // -e NAME=VALUE or NAME (copied from the caller)
+  std::string workdir;           // -w DIR, empty: the current directory
+  TtyMode tty = TtyMode::kAuto;
+  bool stats = false;
+  std::string qemu;  // --qemu PATH, empty: qemu-system-x86_64 from PATH
+};
+
+// What parsing asked for: run a command, or print help/version text and exit with STATUS.
+struct ParsedRun {
+  RunOptions options;
+  std::optional<std::string> output;  // --help or --version text, to print instead of running
+  int status = 0;
+};
+
+// Parses ARGS (without the program name and without a leading "run"). Throws Error (exit 125)
+// with a message naming the bad option.
+ParsedRun parse_run_options(const std::vector<std::string>& args);
+
+// The usage text of `execvm --help`.
+std::string run_help();
+
+}  // namespace execvm

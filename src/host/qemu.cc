@@ -1,0 +1,50 @@
+#include "host/qemu.h"
+
+#include "protocol/frame.h"
+
+namespace execvm {
+
+std::string kernel_cmdline(const VmConfig& c) {
+  // panic=-1 and reboot=t: a panic or the agent's reboot ends QEMU at once (with -no-reboot).
+  std::string cmdline = "console=ttyS0 panic=-1 reboot=t rdinit=/init";
+  cmdline += c.verbose_console ? " loglevel=7" : " quiet";
+  // The guest is the sandbox's inside: nothing to defend from itself at the cost of speed.
+  cmdline += " mitigations=off random.trust_cpu=on";
+  if (c.accel == Accel::kTcg) {
+    // Without it, calibrating the TSC under TCG is slow and can hang (NOTES.md).
+    if (c.tsc_khz) cmdline += " tsc_early_khz=" + std::to_string(c.tsc_khz);
+    // Skips the local APIC timer's calibration (~200 ms under TCG); safe only without ACPI.
+    if (!c.kernel_acpi) cmdline += " noapictimer";
+  }
+  return cmdline;
+}
+
+std::vector<std::string> qemu_argv(const VmConfig& c) {
+  std::vector<std::string> argv = {c.qemu, "-nodefaults", "-no-user-config", "-display", "none",
+                                   "-name", "execvm"};
+  // A no-ACPI kernel finds virtio-mmio devices on its command line, which QEMU fills in only
+  // with acpi=off; an ACPI kernel finds them in the ACPI tables (NOTES.md). The RTC stays:
+  // without it the guest's boot took a second longer under TCG (measured).
+  argv.insert(argv.end(), {"-machine", std::string("microvm,acpi=") + (c.kernel_acpi ? "on" : "off") +
+                                           ",x-option-roms=off"});
+  if (c.accel == Accel::kKvm) {
+    argv.insert(argv.end(), {"-accel", "kvm", "-cpu", "host"});
+  } else {
+    // One vCPU runs fastest single-threaded; several get a thread each.
+    argv.insert(argv.end(), {"-accel", c.cpus == 1 ? "tcg,thread=single" : "tcg", "-cpu", "max"});
+  }
+  argv.insert(argv.end(), {"-smp", std::to_string(c.cpus), "-m", std::to_string(c.memory_mib) + "M",
+                           "-no-reboot", "-kernel", c.kernel, "-initrd", c.initrd, "-append",
+                           kernel_cmdline(c)});
+  // Modern virtio only (vhost-user devices such as virtiofs refuse legacy ones).
+  argv.insert(argv.end(), {"-global", "virtio-mmio.force-legacy=false"});
+  argv.insert(argv.end(), {"-chardev", "socket,id=console,fd=" + std::to_string(c.console_fd),
+                           "-serial", "chardev:console"});
+  argv.insert(argv.end(), {"-device", "virtio-serial-device,max_ports=2", "-chardev",
+                           "socket,id=channel,fd=" + std::to_string(c.channel_fd), "-device",
+                           std::string("virtserialport,chardev=channel,name=") + protocol::kPortName});
+  argv.insert(argv.end(), {"-device", "virtio-rng-device"});
+  return argv;
+}
+
+}  // namespace execvm

@@ -1,0 +1,33 @@
+// The QEMU command line of one execvm VM: a microvm booting a kernel directly, with virtio-mmio
+// devices only, its console on one socket and the agent's channel on another.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "host/accel.h"
+
+namespace execvm {
+
+struct VmConfig {
+  std::string qemu;  // the qemu-system-x86_64 binary
+  Accel accel = Accel::kTcg;
+  std::string kernel;        // vmlinux or bzImage
+  bool kernel_acpi = false;  // the kernel finds its devices through ACPI (not execvm's own)
+  std::string initrd;
+  unsigned cpus = 1;
+  uint64_t memory_mib = 512;
+  uint32_t tsc_khz = 0;    // the host's TSC frequency, for TCG guests; 0 when unknown
+  bool verbose_console = false;  // the kernel logs at its normal level instead of quiet
+  int console_fd = -1;     // a connected socket for the serial console (inherited by QEMU)
+  int channel_fd = -1;     // a connected socket for the agent's virtio-serial port (inherited)
+};
+
+// The kernel command line for CONFIG.
+std::string kernel_cmdline(const VmConfig& config);
+
+// QEMU's argv for CONFIG.
+std::vector<std::string> qemu_argv(const VmConfig& config);
+
+}  // namespace execvm

@@ -1,0 +1,254 @@
+#include "kernel/build_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "util/error.h"
+#include "util/fd.h"
+#include "util/paths.h"
+#include "util/strings.h"
+#include "util/sys.h"
+
+extern char** environ;
+
+namespace execvm {
+
+namespace {
+
+constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+
+// The signal that arrived while an InterruptGuard was alive. Global because a signal handler can
+// reach nothing else.
+volatile sig_atomic_t g_signal = 0;
+
+void on_signal(int sig) {
+  if (!g_signal) g_signal = sig;
+}
+
+void sleep_ms(int ms) {
+  ::poll(nullptr, 0, ms);
+}  // returns early (EINTR) on a signal
+
+// Waits up to TIMEOUT for PID to end; true when it was reaped.
+bool reap_within(pid_t pid, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid || (r < 0 && errno == ECHILD)) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    sleep_ms(50);
+  }
+}
+
+// Whether a process of group PGID is still running (zombies do not count: they write nothing).
+bool group_running(pid_t pgid) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string name = e.path().filename();
+    if (name.empty() || !isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::string stat;
+    try {
+      stat = read_file("/proc/" + name + "/stat");
+    } catch (const Error&) {
+      continue;  // it ended meanwhile
+    }
+    // "PID (COMM) STATE PPID PGRP ...": COMM may hold anything, so parse after the last ')'.
+    size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    char state = 0;
+    int ppid = 0, pgrp = 0;
+    if (sscanf(stat.c_str() + paren + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
+        state != 'Z' && state != 'X')
+      return true;
+  }
+  return false;
+}
+
+// Ends the process group PGID whose leader is our child PGID: SIGTERM (make deletes its partial
+// targets and passes it on), SIGKILL when that takes too long, then SIGKILL for any stragglers
+// of the group, and a short wait for them so that nothing writes into a tree about to be removed.
+void stop_group(pid_t pgid) {
+  ::kill(-pgid, SIGTERM);
+  if (!reap_within(pgid, std::chrono::seconds(5))) {
+    ::kill(-pgid, SIGKILL);
+    reap_within(pgid, std::chrono::seconds(60));
+  }
+  if (::kill(-pgid, SIGKILL) != 0) return;  // the group is empty
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (group_running(pgid) && std::chrono::steady_clock::now() < deadline) sleep_ms(20);
+}
+
+int exit_status(int status) {
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+}  // namespace
+
+InterruptGuard::InterruptGuard(std::string what) : what_(std::move(what)) {
+  g_signal = 0;
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: blocking calls return EINTR
+  for (size_t i = 0; i < std::size(kSignals); ++i) {
+    ::sigaction(kSignals[i], nullptr, &previous_[i]);
+    if (previous_[i].sa_handler == SIG_IGN && !(previous_[i].sa_flags & SA_SIGINFO)) continue;
+    ::sigaction(kSignals[i], &action, nullptr);
+  }
+}
+
+InterruptGuard::~InterruptGuard() {
+  for (size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &previous_[i], nullptr);
+}
+
+int InterruptGuard::signal() const {
+  return g_signal;
+}
+
+void InterruptGuard::check() const {
+  int sig = g_signal;
+  if (!sig) return;
+  const char* name = sigabbrev_np(sig);
+  throw Error(what_ + " was interrupted by " + (name ? std::string("SIG") + name : "a signal"), "",
+              128 + sig);
+}
+
+TempTree::TempTree(const std::string& prefix) {
+  std::string name = prefix + "XXXXXX";
+  if (!::mkdtemp(name.data())) throw_errno("cannot create a directory " + name);
+  path_ = std::move(name);
+}
+
+TempTree::~TempTree() {
+  remove();
+}
+
+void TempTree::remove() {
+  if (path_.empty()) return;
+  // A process of a stopped build may still be finishing a write: try again briefly.
+  for (int attempt = 0; attempt < 5 && !remove_tree(path_); ++attempt) sleep_ms(200);
+  path_.clear();
+}
+
+bool remove_tree(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  return !ec && !std::filesystem::exists(std::filesystem::symlink_status(path, ec));
+}
+
+std::vector<std::string> build_environment() {
+  static const char* const kDropped[] = {
+      "ARCH",       "SUBARCH",      "SRCARCH",          "CROSS_COMPILE", "CC",        "HOSTCC",
+      "LD",         "LLVM",         "LLVM_IAS",         "CONFIG_",       "MAKEFLAGS", "MFLAGS",
+      "MAKELEVEL",  "MAKEFILES",    "GNUMAKEFLAGS",     "KCFLAGS",       "KAFLAGS",   "KCPPFLAGS",
+      "KRUSTFLAGS", "INSTALL_PATH", "INSTALL_MOD_PATH", "LC_ALL"};
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view entry(*e);
+    std::string_view name = entry.substr(0, entry.find('='));
+    if (starts_with(name, "KBUILD_") || starts_with(name, "KCONFIG_")) continue;
+    bool dropped = false;
+    for (const char* d : kDropped) dropped = dropped || name == d;
+    if (!dropped) env.emplace_back(entry);
+  }
+  env.push_back("LC_ALL=C");
+  env.push_back("KBUILD_BUILD_USER=execvm");
+  env.push_back("KBUILD_BUILD_HOST=execvm");
+  return env;
+}
+
+int run_logged(const std::vector<std::string>& argv, const std::string& cwd, int log_fd,
+               const std::vector<std::string>& env, const InterruptGuard& guard,
+               const std::function<void()>& tick, std::chrono::milliseconds tick_every) {
+  if (argv.empty()) throw Error("no command to run");
+  auto program = find_program(argv[0]);
+  if (!program) throw Error("cannot run " + argv[0] + ": not found in PATH");
+  // Everything the child needs, made before fork: after it only async-signal-safe calls.
+  std::vector<char*> args, envp;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  const pid_t parent = ::getpid();
+  static const char kExecFailed[] = "execvm: cannot start the program\n";
+  static const char kChdirFailed[] = "execvm: cannot enter the working directory\n";
+
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("cannot start " + argv[0]);
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) _exit(128 + SIGTERM);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);  // execvm may ignore it; the build's pipelines expect it
+    int null_fd = ::open("/dev/null", O_RDONLY);
+    if (null_fd >= 0) ::dup2(null_fd, 0);
+    ::dup2(log_fd, 1);
+    ::dup2(log_fd, 2);
+    if (!cwd.empty() && ::chdir(cwd.c_str()) < 0) {
+      (void)!::write(2, kChdirFailed, sizeof kChdirFailed - 1);
+      _exit(127);
+    }
+    ::execve(program->c_str(), args.data(), envp.data());
+    (void)!::write(2, kExecFailed, sizeof kExecFailed - 1);
+    _exit(127);
+  }
+  ::setpgid(pid, pid);  // also here, so that stop_group() finds the group from the start
+
+  // Wait for the child, a signal or the next tick. The guard's signals are blocked except inside
+  // ppoll, so one that arrives between the check of the flag and the wait still ends the wait.
+  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));  // -1 on kernels before 5.3
+  sigset_t blocked, unblocked;
+  sigemptyset(&blocked);
+  for (int sig : kSignals) sigaddset(&blocked, sig);
+  ::sigprocmask(SIG_BLOCK, &blocked, &unblocked);
+  struct RestoreMask {
+    sigset_t mask;
+    ~RestoreMask() { ::sigprocmask(SIG_SETMASK, &mask, nullptr); }
+  } restore{unblocked};
+  for (int sig : kSignals) sigdelset(&unblocked, sig);
+
+  using Clock = std::chrono::steady_clock;
+  auto next_tick = Clock::now() + tick_every;
+  for (;;) {
+    int status;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return exit_status(status);
+    if (r < 0 && errno != EINTR) throw_errno("waitpid");
+    if (guard.signal()) {
+      stop_group(pid);
+      guard.check();
+    }
+    if (tick && Clock::now() >= next_tick) {
+      tick();
+      next_tick = Clock::now() + tick_every;
+    }
+    auto wait = std::chrono::milliseconds(pidfd ? 1000 : 100);
+    if (tick) {
+      wait = std::min(
+          wait, std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - Clock::now()) +
+                    std::chrono::milliseconds(1));
+    }
+    wait = std::max(wait, std::chrono::milliseconds(0));
+    struct timespec ts = {static_cast<time_t>(wait.count() / 1000),
+                          static_cast<long>(wait.count() % 1000) * 1'000'000};
+    struct pollfd pfd = {pidfd.get(), POLLIN, 0};
+    ::ppoll(pidfd ? &pfd : nullptr, pidfd ? 1 : 0, &ts, &unblocked);
+  }
+}
+
+}  // namespace execvm

@@ -1,0 +1,74 @@
+// The plumbing of a long build that must end cleanly however it ends: a guard that turns
+// SIGINT/SIGTERM/SIGHUP into a flag, child processes (tar, make) that run in their own process
+// group with their output in a log and are stopped when that flag is raised, and temporary
+// directory trees removed when they go out of scope.
+#pragma once
+
+#include <signal.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace execvm {
+
+// While alive, SIGINT, SIGTERM and SIGHUP set a flag instead of ending the process (a signal that
+// was ignored stays ignored). The handlers are installed without SA_RESTART, so a blocking call
+// (waitpid, flock, poll) returns EINTR and the caller can look at the flag. One guard at a time.
+class InterruptGuard {
+ public:
+  // WHAT names the work for the error: "the kernel build".
+  explicit InterruptGuard(std::string what);
+  ~InterruptGuard();
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+  // The signal that arrived since the guard was made, 0 if none.
+  int signal() const;
+  // Throws Error("WHAT interrupted by SIGINT", exit code 128 + the signal) if one arrived.
+  void check() const;
+
+ private:
+  std::string what_;
+  struct sigaction previous_[3];
+};
+
+// A directory removed with everything in it when this object goes out of scope.
+class TempTree {
+ public:
+  // Creates a fresh directory named PREFIX followed by six random characters (mkdtemp).
+  explicit TempTree(const std::string& prefix);
+  ~TempTree();
+  TempTree(const TempTree&) = delete;
+  TempTree& operator=(const TempTree&) = delete;
+
+  const std::string& path() const { return path_; }
+  // Removes the tree now (best effort, like the destructor).
+  void remove();
+  // Gives up ownership: the directory stays.
+  void release() { path_.clear(); }
+
+ private:
+  std::string path_;
+};
+
+// Removes PATH and everything under it; false when something was left.
+bool remove_tree(const std::string& path);
+
+// A child process's environment: the caller's, less the variables that would change what a
+// kernel build does or where it puts things (ARCH, CROSS_COMPILE, KBUILD_*, MAKEFLAGS, ...), with
+// LC_ALL=C and a fixed build user and host.
+std::vector<std::string> build_environment();
+
+// Runs ARGV (looked up in PATH) in CWD in a new process group, with stdin from /dev/null, stdout
+// and stderr appended to LOG_FD and the environment ENV. Calls TICK every TICK_EVERY while it
+// runs. Returns its exit status (128 + N when signal N killed it). When GUARD sees a signal, stops
+// the whole process group (SIGTERM, then SIGKILL after a few seconds), waits for it and throws
+// GUARD's Error. Throws Error when the program cannot be found or started.
+int run_logged(const std::vector<std::string>& argv, const std::string& cwd, int log_fd,
+               const std::vector<std::string>& env, const InterruptGuard& guard,
+               const std::function<void()>& tick = {},
+               std::chrono::milliseconds tick_every = std::chrono::seconds(25));
+
+}  // namespace execvm

@@ -1,0 +1,54 @@
+#include "root/bare.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "initramfs/cpio.h"
+#include "initramfs/elf_deps.h"
+#include "root/base.h"
+#include "util/error.h"
+#include "util/paths.h"
+
+namespace execvm {
+
+namespace {
+
+// The host file the guest's PATH lookup of COMMAND will find, made absolute.
+std::string locate(const BareRootRequest& request) {
+  auto found = find_program(request.command, request.path);
+  if (!found) throw Error(request.command + ": command not found", "", kExitNotFound);
+  std::string path = *found;
+  if (path.front() != '/') path = request.cwd + "/" + path;
+  struct stat st;
+  if (::stat(path.c_str(), &st) < 0) throw Error(request.command + ": No such file or directory", "", kExitNotFound);
+  if (!S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) < 0)
+    throw Error(request.command + ": Permission denied", "", kExitCannotInvoke);
+  return path;
+}
+
+}  // namespace
+
+Fd build_bare_initramfs(const BareRootRequest& request) {
+  std::string program = locate(request);
+  LoaderSearch search;
+  search.ld_library_path = request.ld_library_path;
+  std::vector<HostEntry> entries = program_closure(program, search);
+
+  Fd memfd = make_initramfs_memfd();
+  CpioWriter cpio(memfd.get());
+  add_agent_base(cpio);
+  for (const auto& e : entries) {
+    switch (e.kind) {
+      case HostEntry::Kind::kDirectory: cpio.add_directory(e.path); break;
+      case HostEntry::Kind::kSymlink: cpio.add_symlink(e.path, e.target); break;
+      case HostEntry::Kind::kFile: cpio.add_host_file(e.path, e.source); break;
+    }
+  }
+  // The loader's cache, so that the guest's ld.so finds each library where the host's did.
+  if (::access(search.ld_so_cache.c_str(), R_OK) == 0)
+    cpio.add_host_file("/etc/ld.so.cache", search.ld_so_cache);
+  cpio.finish();
+  return memfd;
+}
+
+}  // namespace execvm

@@ -1,0 +1,23 @@
+#include "root/base.h"
+
+#include <sys/mman.h>
+
+#include "host/embedded.h"
+#include "util/error.h"
+
+namespace execvm {
+
+void add_agent_base(CpioWriter& cpio) {
+  cpio.add_file("/init", embedded_agent(), 0755);
+  for (const char* dir : {"/dev", "/proc", "/sys", "/tmp", "/run", "/root", "/etc"})
+    cpio.add_directory(dir, 0755);
+  cpio.add_char_device("/dev/console", 5, 1, 0600);
+}
+
+Fd make_initramfs_memfd() {
+  Fd fd(::memfd_create("execvm-initramfs", MFD_CLOEXEC));
+  if (!fd) throw_errno("memfd_create");
+  return fd;
+}
+
+}  // namespace execvm

@@ -1,0 +1,15 @@
+// What every execvm initramfs holds: the agent as /init, the mount points it uses, and
+// /dev/console so that the kernel gives PID 1 its console.
+#pragma once
+
+#include "initramfs/cpio.h"
+#include "util/fd.h"
+
+namespace execvm {
+
+void add_agent_base(CpioWriter& cpio);
+
+// An empty memfd for an initramfs (its fd is what QEMU is given, as /proc/self/fd/N).
+Fd make_initramfs_memfd();
+
+}  // namespace execvm

@@ -1,0 +1,50 @@
+#include "spec/run_spec.h"
+
+#include <gtest/gtest.h>
+
+namespace execvm {
+namespace {
+
+TEST(RunSpec, RoundTripsByteExact) {
+  RunSpec spec;
+  spec.argv = {"/bin/echo", "", "a b", "it's \"quoted\"", std::string("\xff\xfe\0x", 4), "\xc3\xa9"};
+  spec.env = {"PATH=/bin", std::string("BIN=\x80", 5), "EMPTY="};
+  spec.cwd = "/work/d\xe9j\xe0";
+  spec.make_cwd = true;
+  spec.uid = 1000;
+  spec.gid = 1000;
+  spec.groups = {4, 24, 1000};
+  spec.umask = 077;
+  spec.ignored_signals = {1, 2};
+  spec.tty = true;
+  spec.rows = 40;
+  spec.cols = 120;
+  spec.realtime_ns = 1700000000123456789;
+  spec.mounts = {{"root", "/", "virtiofs", "", true}};
+  RunSpec back = spec_from_json(spec_to_json(spec));
+  EXPECT_EQ(back, spec);
+}
+
+TEST(RunSpec, NonUtf8BecomesBase64Object) {
+  RunSpec spec;
+  spec.argv = {"\xff"};
+  EXPECT_NE(spec_to_json(spec).find("{\"base64\":\"/w==\"}"), std::string::npos);
+}
+
+TEST(RunSpec, RejectsBadInput) {
+  for (auto bad : {"", "[]", "{}", "{\"argv\": []}", "{\"argv\": \"ls\"}", "{\"argv\": [1]}",
+                   "{\"argv\": [\"ls\"], \"uid\": \"0\"}", "{\"argv\": [{\"base64\": \"!!\"}]}",
+                   "{\"argv\": [\"ls\"], \"tty\": 1}", "{\"argv\": [\"ls\"], \"groups\": [-1]}",
+                   "{\"argv\": [\"ls\"], \"mounts\": [1]}", "{\"argv\": [\"ls\"], \"ignored_signals\": [0]}"})
+    EXPECT_THROW(spec_from_json(bad), SpecError) << bad;
+}
+
+TEST(RunSpec, DefaultsForMissingFields) {
+  RunSpec spec = spec_from_json("{\"argv\": [\"true\"]}");
+  EXPECT_EQ(spec.cwd, "/");
+  EXPECT_EQ(spec.uid, 0u);
+  EXPECT_FALSE(spec.tty);
+}
+
+}  // namespace
+}  // namespace execvm

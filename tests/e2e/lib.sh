@@ -1,0 +1,68 @@
+# Helpers for the end-to-end tests: each test script sources this, runs checks, and ends with
+# `finish`. A failed check prints what differed and makes the script exit 1 at the end.
+set -u
+: "${EXECVM:?set EXECVM to the execvm binary}"
+: "${STREAMTOOL:?set STREAMTOOL to the streamtool binary}"
+
+failures=0
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/execvm-e2e.XXXXXX")
+# execvm must leave nothing in TMPDIR: give it one of its own and check it at the end.
+export TMPDIR="$TEST_TMP/tmpdir"
+mkdir -p "$TMPDIR"
+# QEMU inherits execvm's environment: this marks the QEMUs this test started.
+export EXECVM_E2E_ID="e2e-$$-$RANDOM"
+trap 'rm -rf "$TEST_TMP"' EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+pass() { echo "ok: $*"; }
+
+# check_eq WHAT EXPECTED ACTUAL
+check_eq() {
+  if [ "$2" == "$3" ]; then
+    pass "$1"
+  else
+    fail "$1: expected [$2], got [$3]"
+  fi
+}
+
+# The QEMU processes started under this test (running or not yet reaped).
+our_qemus() {
+  local pid
+  for pid in $(pgrep -f qemu-system-x86_64 || true); do
+    if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "EXECVM_E2E_ID=$EXECVM_E2E_ID"; then
+      echo "$pid"
+    fi
+  done
+}
+
+# Fails unless no QEMU of this test is left (waiting a moment for ones being reaped).
+check_no_qemu_left() {
+  local i left
+  for i in $(seq 50); do
+    left=$(our_qemus)
+    [ -z "$left" ] && { pass "$1: no QEMU left"; return; }
+    sleep 0.1
+  done
+  fail "$1: QEMU left running: $left"
+  kill -9 $left 2>/dev/null
+}
+
+check_no_temp_files() {
+  local left
+  left=$(find "$TMPDIR" -mindepth 1 2>/dev/null)
+  if [ -z "$left" ]; then pass "$1: no temporary files"; else fail "$1: left in TMPDIR: $left"; rm -rf "$TMPDIR"/*; fi
+}
+
+finish() {
+  if [ "$failures" -gt 0 ]; then
+    echo "$failures check(s) failed" >&2
+    exit 1
+  fi
+  echo "all checks passed"
+}
+
+vm() { "$EXECVM" --bare "$@"; }
