@@ -1,5 +1,6 @@
 // execvm: execve for virtual machines. main() dispatches to `run` (the default) and the other
 // subcommands, and turns execvm's own failures into one line on stderr and exit status 125.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,6 +15,11 @@
 
 int main(int argc, char** argv) {
   using namespace execvm;
+  // A closed stdin, stdout or stderr becomes /dev/null: otherwise the next fd execvm opens would
+  // take its number and be mistaken for it.
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) < 0 && ::open("/dev/null", O_RDWR) < 0) return kExitFailure;
+  }
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
     if (!args.empty()) {

@@ -44,11 +44,8 @@ Fd block_sigchld() {
   return fd;
 }
 
-void apply_system_settings(const RunSpec& spec) {
-  set_realtime(spec.realtime_ns);
-  if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
-    throw_errno("sethostname");
-  bring_up_loopback();
+void set_hostname(const std::string& name) {
+  if (!name.empty() && ::sethostname(name.data(), name.size()) < 0) throw_errno("sethostname");
 }
 
 [[noreturn]] void run() {
@@ -57,18 +54,22 @@ void apply_system_settings(const RunSpec& spec) {
     // The agent writes to pipes whose readers may be gone; that is an error to handle, not death.
     ::signal(SIGPIPE, SIG_IGN);
     Fd sigchld = block_sigchld();
-    mount_basics();
+    mount_sys_and_dev();
     channel.emplace(open_port(protocol::kPortName, kPortTimeoutMs));
     channel->queue(FrameType::kHello,
                    protocol::encode_hello({protocol::kVersion, "execvm-agent " EXECVM_VERSION}));
     channel->flush_all();
+    // What does not depend on the spec is done while it is on its way.
+    mount_runtime();
+    bring_up_loopback();
 
     protocol::Frame frame = channel->receive();
     if (frame.type != FrameType::kSpec)
       throw protocol::ProtocolError(std::string("expected a spec frame, got ") +
                                     protocol::frame_type_name(frame.type));
     RunSpec spec = spec_from_json(frame.payload);
-    apply_system_settings(spec);
+    set_realtime(spec.realtime_ns);
+    set_hostname(spec.hostname);
 
     protocol::ExitStatus status;
     try {

@@ -48,7 +48,7 @@ void Channel::wait(short events) {
     port_.get(), events, 0
   };
   // Until the host side connects, the port polls as hung up: do not spin on that.
-  if (::poll(&p, 1, 20) == 1 && (p.revents & (events | POLLERR)) == 0) ::usleep(1000);
+  if (::poll(&p, 1, 10) == 1 && (p.revents & (events | POLLERR)) == 0) ::usleep(1000);
 }
 
 void Channel::flush_all() {

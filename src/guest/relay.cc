@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -189,7 +190,18 @@ class Relay {
       // The command closed its stdin (EPIPE): what it did not take is dropped, as locally.
       drop_stdin();
     }
-    if (stdin_fd_ >= 0 && stdin_eof_ && stdin_buf_.empty() && !child_.terminal) drop_stdin();
+    if (stdin_fd_ < 0 || !stdin_eof_ || !stdin_buf_.empty()) return;
+    if (!child_.terminal) {
+      drop_stdin();
+    } else if (!eof_typed_) {
+      // The caller's terminal went away: type end-of-file, as a hung-up terminal ends input.
+      eof_typed_ = true;
+      struct termios t;
+      if (::tcgetattr(child_.terminal.get(), &t) == 0) {
+        char veof = static_cast<char>(t.c_cc[VEOF]);
+        (void)!::write(child_.terminal.get(), &veof, 1);
+      }
+    }
   }
 
   void drop_stdin() {
@@ -247,6 +259,7 @@ class Relay {
   int stdin_fd_ = -1;
   std::string stdin_buf_;
   bool stdin_eof_ = false;
+  bool eof_typed_ = false;
   uint32_t pending_credit_ = 0;
   bool exited_ = false;
   protocol::ExitStatus status_;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +29,6 @@ struct Failure {
   Step step;
   int err;
 };
-
-[[noreturn]] void fail(int pipe_fd, Step step) {
-  Failure f{step, errno};
-  (void)!::write(pipe_fd, &f, sizeof f);
-  ::_exit(127);
-}
 
 std::pair<Fd, Fd> make_pipe() {
   int fds[2];
@@ -91,10 +86,101 @@ void make_directory(const std::string& dir, uid_t uid, gid_t gid) {
   }
 }
 
+// Everything the child needs, prepared by the parent: between clone() and exec the child shares
+// the parent's memory (CLONE_VM | CLONE_VFORK, as posix_spawn does), so it only makes system
+// calls and writes its failure here.
+struct ChildContext {
+  const RunSpec* spec;
+  const char* slave_name;  // the terminal, or nullptr
+  int stdin_fd, stdout_fd, stderr_fd;
+  std::vector<char*> argv, envp;
+  std::vector<std::string> candidates;  // the paths to try for argv[0], in PATH order
+  std::vector<char*> sh_argv;           // for a candidate without #! (ENOEXEC), as execvp does
+  std::vector<gid_t> groups;
+  Failure failure{};
+};
+
+[[noreturn]] void child_fail(ChildContext& c, Step step, int err) {
+  c.failure = {step, err};
+  ::_exit(127);
+}
+
+int child_main(void* arg) {
+  ChildContext& c = *static_cast<ChildContext*>(arg);
+  const RunSpec& spec = *c.spec;
+  // The agent blocks signals it reads through a signalfd; the command starts clean, but for
+  // those its caller ignores.
+  for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
+  for (int sig : spec.ignored_signals) ::signal(sig, SIG_IGN);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::setsid();
+  if (c.slave_name) {
+    int slave = ::open(c.slave_name, O_RDWR);
+    if (slave < 0 || ::ioctl(slave, TIOCSCTTY, 0) < 0) child_fail(c, Step::kTerminal, errno);
+    ::dup2(slave, 0);
+    ::dup2(slave, 1);
+    if (spec.stderr_tty) ::dup2(slave, 2);
+    if (slave > 2) ::close(slave);
+  } else {
+    ::dup2(c.stdin_fd, 0);
+    ::dup2(c.stdout_fd, 1);
+  }
+  if (c.stderr_fd >= 0) ::dup2(c.stderr_fd, 2);
+  // Identity: supplementary groups, then gid, then uid (after which nothing else may change).
+  if (::setgroups(c.groups.size(), c.groups.data()) < 0 ||
+      ::setresgid(spec.gid, spec.gid, spec.gid) < 0 ||
+      ::setresuid(spec.uid, spec.uid, spec.uid) < 0)
+    child_fail(c, Step::kIdentity, errno);
+  ::umask(static_cast<mode_t>(spec.umask));
+  if (::chdir(spec.cwd.c_str()) < 0) child_fail(c, Step::kCwd, errno);
+  // execvp's search, with the command's own PATH.
+  int err = ENOENT;
+  bool denied = false;
+  for (auto& candidate : c.candidates) {
+    ::execve(candidate.c_str(), c.argv.data(), c.envp.data());
+    if (errno == ENOEXEC) {
+      c.sh_argv[1] = candidate.data();
+      ::execve("/bin/sh", c.sh_argv.data(), c.envp.data());
+      errno = ENOEXEC;
+    }
+    if (errno == EACCES) {
+      denied = true;
+    } else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV &&
+               errno != ETIMEDOUT) {
+      err = errno;
+      denied = false;
+      break;
+    }
+  }
+  child_fail(c, Step::kExec, denied ? EACCES : err);
+}
+
+// The paths execvp would try for NAME with the command's PATH.
+std::vector<std::string> exec_candidates(const RunSpec& spec) {
+  const std::string& name = spec.argv[0];
+  if (name.find('/') != std::string::npos) return {name};
+  std::string path = "/bin:/usr/bin";  // glibc's default when PATH is unset
+  for (const auto& e : spec.env)
+    if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t colon = path.find(':', start);
+    std::string dir = path.substr(start, colon - start);
+    out.push_back((dir.empty() ? "." : dir) + "/" + name);
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 Child spawn_command(const RunSpec& spec) {
-  if (spec.make_cwd && !spec.cwd.empty() && spec.cwd[0] == '/') make_directory(spec.cwd, spec.uid, spec.gid);
+  if (spec.make_cwd && !spec.cwd.empty() && spec.cwd[0] == '/')
+    make_directory(spec.cwd, spec.uid, spec.gid);
   Child child;
   std::string slave_name;
   Fd in_r, out_w, err_w;
@@ -113,66 +199,34 @@ Child spawn_command(const RunSpec& spec) {
     child.stderr_pipe = std::move(r);
     err_w = std::move(w);
   }
-  auto [status_r, status_w] = make_pipe();
 
-  // Everything the child needs, prepared before fork: it only makes system calls afterwards.
-  std::vector<char*> argv;
-  for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  std::vector<gid_t> groups(spec.groups.begin(), spec.groups.end());
+  ChildContext c;
+  c.spec = &spec;
+  c.slave_name = spec.tty ? slave_name.c_str() : nullptr;
+  c.stdin_fd = in_r.get();
+  c.stdout_fd = out_w.get();
+  c.stderr_fd = err_w.get();
+  for (const auto& a : spec.argv) c.argv.push_back(const_cast<char*>(a.c_str()));
+  c.argv.push_back(nullptr);
+  for (const auto& e : spec.env) c.envp.push_back(const_cast<char*>(e.c_str()));
+  c.envp.push_back(nullptr);
+  c.candidates = exec_candidates(spec);
+  c.sh_argv = {const_cast<char*>("/bin/sh"), nullptr};
+  for (size_t i = 1; i < spec.argv.size(); ++i) c.sh_argv.push_back(c.argv[i]);
+  c.sh_argv.push_back(nullptr);
+  c.groups.assign(spec.groups.begin(), spec.groups.end());
 
-  pid_t pid = ::fork();
-  if (pid < 0) throw_errno("fork");
-  if (pid == 0) {
-    int report = status_w.get();
-    // The agent blocks signals it reads through a signalfd; the command starts clean.
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
-    for (int sig : spec.ignored_signals) ::signal(sig, SIG_IGN);
-    ::setsid();
-    if (spec.tty) {
-      int slave = ::open(slave_name.c_str(), O_RDWR);
-      if (slave < 0 || ::ioctl(slave, TIOCSCTTY, 0) < 0) fail(report, Step::kTerminal);
-      ::dup2(slave, 0);
-      ::dup2(slave, 1);
-      if (spec.stderr_tty) ::dup2(slave, 2);
-      if (slave > 2) ::close(slave);
-    } else {
-      ::dup2(in_r.get(), 0);
-      ::dup2(out_w.get(), 1);
-    }
-    if (err_w) ::dup2(err_w.get(), 2);
-    // Identity: supplementary groups, then gid, then uid (after which nothing else may change).
-    if (::setgroups(groups.size(), groups.data()) < 0 || ::setresgid(spec.gid, spec.gid, spec.gid) < 0 ||
-        ::setresuid(spec.uid, spec.uid, spec.uid) < 0)
-      fail(report, Step::kIdentity);
-    ::umask(static_cast<mode_t>(spec.umask));
-    if (::chdir(spec.cwd.c_str()) < 0) fail(report, Step::kCwd);
-    // execvp looks PATH up in environ: the command's environment, as it would be locally.
-    environ = envp.data();
-    ::execvp(argv[0], argv.data());
-    fail(report, Step::kExec);
-  }
-
-  child.pid = pid;
-  status_w.reset();
-  in_r.reset();
-  out_w.reset();
-  err_w.reset();
-  Failure f{};
-  ssize_t n;
-  do n = ::read(status_r.get(), &f, sizeof f);
-  while (n < 0 && errno == EINTR);
-  if (n == sizeof f) {
+  // The parent sleeps until the child has exec'd or failed: no copy of the agent's memory.
+  constexpr size_t kStackSize = 256 * 1024;
+  std::vector<char> stack(kStackSize);
+  pid_t pid = ::clone(child_main, stack.data() + stack.size(), CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+  if (pid < 0) throw_errno("clone");
+  if (c.failure.err != 0 || c.failure.step != Step{}) {
     int status;
     ::waitpid(pid, &status, 0);
-    throw SpawnError(exit_code_for(f), describe(spec, f));
+    throw SpawnError(exit_code_for(c.failure), describe(spec, c.failure));
   }
+  child.pid = pid;
   for (int fd : {child.terminal.get(), child.stdin_pipe.get(), child.stdout_pipe.get(),
                  child.stderr_pipe.get()})
     if (fd >= 0) set_nonblocking(fd);

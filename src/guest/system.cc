@@ -31,19 +31,21 @@ void mount_one(const char* source, const std::string& target, const char* fstype
 
 }  // namespace
 
-void mount_basics(const std::string& root) {
-  constexpr unsigned long kNoExecDev = MS_NOSUID | MS_NODEV | MS_NOEXEC;
-  // The kernel's own views: processes and devices, private to this VM.
-  mount_one("proc", root + "/proc", "proc", kNoExecDev, nullptr);
-  mount_one("sysfs", root + "/sys", "sysfs", kNoExecDev, nullptr);
+void mount_sys_and_dev(const std::string& root) {
+  // The kernel's own views of devices, private to this VM.
+  mount_one("sysfs", root + "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
   mount_one("devtmpfs", root + "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755");
+}
+
+void mount_runtime(const std::string& root) {
+  // Processes: this VM's own.
+  mount_one("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
   // Terminals for the command when the caller has one; ptmx usable by any user.
   mount_one("devpts", root + "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
             "newinstance,ptmxmode=0666,mode=0620,gid=5");
-  // Shared memory and scratch space in RAM, writable by everyone like on a normal system.
-  mount_one("shm", root + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
-  mount_one("tmp", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
-  mount_one("run", root + "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+  // Shared memory: /dev is already a tmpfs of the guest's own.
+  ::mkdir((root + "/dev/shm").c_str(), 01777);
+  ::chmod((root + "/dev/shm").c_str(), 01777);
   // What udev would have made: the conventional links into /proc.
   const std::pair<const char*, const char*> links[] = {{"/proc/self/fd", "/dev/fd"},
                                                        {"/proc/self/fd/0", "/dev/stdin"},
@@ -72,28 +74,40 @@ void set_realtime(int64_t realtime_ns) {
   if (::clock_settime(CLOCK_REALTIME, &ts) < 0) throw_errno("set the clock");
 }
 
+namespace {
+
+// The device of the virtio-serial port named NAME, e.g. "vport0p1", or "" when none is there yet.
+std::string find_port(const std::string& name) {
+  auto is_named = [&](const std::string& port) {
+    Fd f(::open(("/sys/class/virtio-ports/" + port + "/name").c_str(), O_RDONLY | O_CLOEXEC));
+    char buf[256];
+    ssize_t n = f ? ::read(f.get(), buf, sizeof buf) : -1;
+    return n > 0 && trim(std::string_view(buf, static_cast<size_t>(n))) == name;
+  };
+  // execvm's VM has one virtio-serial device whose port 1 is the channel: try that first.
+  if (is_named("vport0p1")) return "vport0p1";
+  std::string found;
+  if (DIR* dir = ::opendir("/sys/class/virtio-ports")) {
+    while (struct dirent* e = ::readdir(dir)) {
+      if (e->d_name[0] != '.' && is_named(e->d_name)) found = e->d_name;
+    }
+    ::closedir(dir);
+  }
+  return found;
+}
+
+}  // namespace
+
 Fd open_port(const std::string& name, int timeout_ms) {
   // Without udev there is no /dev/virtio-ports/: match the name under /sys (NOTES.md). The
   // driver adds ports asynchronously after it probes, so the port may not be there yet.
   for (int waited = 0;; ++waited) {
-    if (DIR* dir = ::opendir("/sys/class/virtio-ports")) {
-      std::string found;
-      while (struct dirent* e = ::readdir(dir)) {
-        if (e->d_name[0] == '.') continue;
-        std::string base = std::string("/sys/class/virtio-ports/") + e->d_name;
-        Fd f(::open((base + "/name").c_str(), O_RDONLY | O_CLOEXEC));
-        if (!f) continue;
-        char buf[256];
-        ssize_t n = ::read(f.get(), buf, sizeof buf);
-        if (n > 0 && trim(std::string_view(buf, static_cast<size_t>(n))) == name) found = e->d_name;
-      }
-      ::closedir(dir);
-      if (!found.empty()) {
-        std::string dev = "/dev/" + found;
-        Fd port(::open(dev.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-        if (port) return port;
-        if (errno != ENOENT) throw_errno("open " + dev);
-      }
+    std::string port = find_port(name);
+    if (!port.empty()) {
+      std::string dev = "/dev/" + port;
+      Fd fd(::open(dev.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+      if (fd) return fd;
+      if (errno != ENOENT) throw_errno("open " + dev);
     }
     if (waited >= timeout_ms) break;
     ::usleep(1000);

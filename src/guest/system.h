@@ -9,9 +9,13 @@
 
 namespace execvm::guest {
 
-// Mounts /proc, /sys, /dev (devtmpfs), /dev/pts, /dev/shm, /tmp and /run under ROOT, each the
-// guest's own. Throws Error when a mount fails.
-void mount_basics(const std::string& root = "");
+// Mounts /sys and /dev (devtmpfs) under ROOT: what finding the host's port needs. Throws Error
+// when a mount fails.
+void mount_sys_and_dev(const std::string& root = "");
+
+// Mounts /proc and /dev/pts under ROOT, makes /dev/shm and the links udev would. (/tmp and /run
+// are the initramfs's own directories, in RAM already.) Throws Error when a mount fails.
+void mount_runtime(const std::string& root = "");
 
 // Brings the loopback interface up (the kernel then gives it 127.0.0.1).
 void bring_up_loopback();

@@ -293,6 +293,7 @@ class Relay {
 
   // The agent has reported; it powers off once acknowledged. QEMU then exits on its own.
   void power_off() {
+    result_.exit_seconds = seconds_since(start_);
     queue(FrameType::kAck, 0, {});
     phase_ = Phase::kPoweringOff;
     arm(boot_timer_.get(), kPowerOffGrace);

@@ -38,6 +38,7 @@ struct RelayResult {
   std::string message;       // one line for stderr, empty for kExited and plain interrupts
   std::vector<std::string> console_tail;  // the kernel's last lines, for failures
   double boot_seconds = 0;   // from start to the agent's Hello
+  double exit_seconds = 0;   // from start to the agent's Exit (or Error)
   double run_seconds = 0;    // from start to the end
 };
 

@@ -169,19 +169,22 @@ int run_session(const RunOptions& options, const std::vector<int>& ignored_signa
   relay_options.console_to_stderr = options.console;
   relay_options.tty = spec.tty;
 
-  RawTerminal raw(spec.tty ? STDIN_FILENO : -1);
   Vm vm(config, {initrd.get()});
   channel_qemu.reset();
   console_qemu.reset();
   initrd.reset();
-  RelayResult result = relay_vm(vm, std::move(channel), std::move(console), std::move(spec),
-                                relay_options);
+  RelayResult result;
+  {
+    RawTerminal raw(spec.tty ? STDIN_FILENO : -1);
+    result = relay_vm(vm, std::move(channel), std::move(console), std::move(spec), relay_options);
+  }
   print_failure(result);
   if (options.stats) {
     char line[256];
     snprintf(line, sizeof line,
-             "execvm: accel %s, boot %.3fs, run %.3fs, QEMU peak RSS %ld MiB, exit %d\n",
-             accel_name(accel.accel), result.boot_seconds, result.run_seconds,
+             "execvm: accel %s, boot %.3fs, command done %.3fs, end %.3fs, QEMU peak RSS %ld MiB, "
+             "exit %d\n",
+             accel_name(accel.accel), result.boot_seconds, result.exit_seconds, result.run_seconds,
              vm.max_rss_kib() / 1024, result.exit_code);
     write_all(STDERR_FILENO, line);
   }

@@ -7,10 +7,8 @@ namespace execvm {
 RawTerminal::RawTerminal(int fd) : fd_(fd) {
   if (!::isatty(fd) || ::tcgetattr(fd, &saved_) < 0) return;
   struct termios raw = saved_;
+  // Output processing too is the guest terminal's: it already turns \n into \r\n.
   ::cfmakeraw(&raw);
-  // Keep output processing: the guest's terminal already turns \n into \r\n, and the caller's
-  // own output (execvm's messages) stays readable.
-  raw.c_oflag = saved_.c_oflag;
   active_ = ::tcsetattr(fd, TCSADRAIN, &raw) == 0;
 }
 

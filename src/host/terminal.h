@@ -1,5 +1,6 @@
 // RawTerminal: puts the caller's terminal in raw mode for the VM's lifetime, so that keys (Ctrl-C
 // included) go to the command's terminal in the guest, and restores it however the run ends.
+// Restore it before printing anything of execvm's own.
 #pragma once
 
 #include <termios.h>

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/strings.h"
+#include "util/sys.h"
 
 namespace execvm {
 
@@ -59,13 +61,14 @@ struct CpioWriter::Header {
   unsigned major = 0, minor = 0;
 };
 
-CpioWriter::CpioWriter(int fd) {
+CpioWriter::CpioWriter(int fd) : fd_(fd) {
   archive_ = archive_write_new();
   if (!archive_) throw Error("cpio: cannot allocate a libarchive writer");
   if (archive_write_set_format_cpio_newc(archive_) != ARCHIVE_OK ||
       archive_write_add_filter_none(archive_) != ARCHIVE_OK ||
       archive_write_set_bytes_in_last_block(archive_, 1) != ARCHIVE_OK ||
-      archive_write_open_fd(archive_, fd) != ARCHIVE_OK) {
+      archive_write_open2(archive_, this, nullptr, &CpioWriter::write_callback, nullptr, nullptr) !=
+          ARCHIVE_OK) {
     std::string why = archive_error_string(archive_) ? archive_error_string(archive_) : "unknown";
     archive_write_free(archive_);
     throw Error("cpio: cannot start an archive on fd " + std::to_string(fd) + ": " + why, kHint);
@@ -73,9 +76,23 @@ CpioWriter::CpioWriter(int fd) {
 }
 
 CpioWriter::~CpioWriter() {
-  // An unfinished archive is abandoned: no trailer, so nobody mistakes it for a complete one.
-  if (!finished_) archive_write_fail(archive_);
+  // An unfinished archive is abandoned: closed (which frees libarchive's buffers) with its last
+  // bytes and trailer discarded, so that nobody mistakes it for a complete one.
+  if (!finished_) {
+    discard_ = true;
+    archive_write_close(archive_);
+  }
   archive_write_free(archive_);
+}
+
+la_ssize_t CpioWriter::write_callback(archive* a, void* self, const void* buffer, size_t size) {
+  auto* writer = static_cast<CpioWriter*>(self);
+  if (writer->discard_) return static_cast<la_ssize_t>(size);
+  if (!write_all(writer->fd_, std::string_view(static_cast<const char*>(buffer), size))) {
+    archive_set_error(a, errno, "write: %s", strerror(errno));
+    return -1;
+  }
+  return static_cast<la_ssize_t>(size);
 }
 
 void CpioWriter::fail(const std::string& what) const {

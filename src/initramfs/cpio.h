@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -24,7 +25,8 @@ class CpioWriter {
  public:
   // Writes to FD, which stays open and owned by the caller. Throws Error when libarchive fails.
   explicit CpioWriter(int fd);
-  // Frees the writer. Without finish() the archive is left incomplete (no trailer).
+  // Frees the writer; never throws. Without finish() the archive is left incomplete: no trailer,
+  // and up to one buffered block (10 KiB) of the last entries missing.
   ~CpioWriter();
   CpioWriter(const CpioWriter&) = delete;
   CpioWriter& operator=(const CpioWriter&) = delete;
@@ -52,7 +54,11 @@ class CpioWriter {
   void write_header(const Header& header);
   void write_data(const std::string& path, std::string_view data);
   [[noreturn]] void fail(const std::string& what) const;
+  // libarchive's output callback: writes to fd_, or drops the bytes of an abandoned archive.
+  static ssize_t write_callback(archive* a, void* self, const void* buffer, size_t size);
 
+  int fd_;
+  bool discard_ = false;
   archive* archive_ = nullptr;
   bool finished_ = false;
   int64_t next_inode_ = 1;

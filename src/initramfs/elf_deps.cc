@@ -294,13 +294,20 @@ class Closure {
       throw Error("cannot execute " + program + ": its ELF interpreter " + interp +
                       " is not an absolute path",
                   "", kExitCannotInvoke);
-    auto walk = walk_host_path(interp, search_.sysroot);
+    std::optional<PathWalk> walk;
+    ElfInfo elf;
+    try {
+      walk = walk_host_path(interp, search_.sysroot);
+      if (walk && walk->is_file) elf = read_elf(host(walk->real));
+    } catch (const Error& e) {
+      throw Error("cannot execute " + program + ": its ELF interpreter " + interp + ": " + e.what(),
+                  e.hint(), kExitCannotInvoke);
+    }
     if (!walk || !walk->is_file)
       throw Error(
           "cannot execute " + program + ": its ELF interpreter " + interp + " does not exist",
           "install the C library it was built for", kExitCannotInvoke);
     emit(*walk);
-    ElfInfo elf = read_elf(host(walk->real));
     if (!elf.is_x86_64())
       throw Error("cannot execute " + program + ": its ELF interpreter " + interp +
                       " is not an x86-64 ELF file",

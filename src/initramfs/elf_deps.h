@@ -28,8 +28,8 @@ namespace execvm {
 
 // Where the loader looks for libraries.
 struct LoaderSearch {
-  std::vector<std::string>
-      ld_library_path;  // from the caller's LD_LIBRARY_PATH (split on ':' and ';')
+  // From the caller's LD_LIBRARY_PATH, split on ':' and ';' (see split_library_path).
+  std::vector<std::string> ld_library_path;
   std::string ld_so_cache = "/etc/ld.so.cache";
   std::string sysroot;  // prefix for every host lookup, "" normally; lets tests use a fake tree
   // The loader's compiled-in search directories: what `ld.so --help` lists as "system search
@@ -57,9 +57,9 @@ struct HostEntry {
 // directories (kDirectory), symlinks (kSymlink, followed like the kernel does, at most 40) and the
 // final regular file (kFile). Parents come before children; no path appears twice.
 //
-// Throws Error: 126 when PROGRAM cannot be read or is neither ELF nor a #! script (or is 32-bit,
-// or for another machine); 125 when a library or interpreter is missing or malformed, or a path
-// loops.
+// Throws Error with exit code 126 when PROGRAM or an interpreter it names (#! or PT_INTERP) is
+// missing, unreadable, loops, or is neither ELF nor a #! script, or is 32-bit or for another
+// machine; with 125 when a library is missing or malformed, or a library path loops.
 std::vector<HostEntry> program_closure(const std::string& program, const LoaderSearch& search);
 
 }  // namespace execvm

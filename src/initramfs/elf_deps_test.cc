@@ -297,6 +297,18 @@ TEST_F(ClosureFakeTree, SymlinkLoopsThrow) {
   EXPECT_THROW(program_closure("/opt/l40", search_), Error);
 }
 
+TEST_F(ClosureFakeTree, BadInterpretersCannotBeInvoked) {
+  program("prog", {});
+  copy("prog", "/usr/bin/prog");
+  EXPECT_EQ(exit_code_of("/usr/bin/prog", search_), 0);
+  root_.write("lib64/ld-linux-x86-64.so.2", "garbage");
+  EXPECT_EQ(exit_code_of("/usr/bin/prog", search_), kExitCannotInvoke);
+  ::unlink((root_ / "lib64/ld-linux-x86-64.so.2").c_str());
+  EXPECT_EQ(exit_code_of("/usr/bin/prog", search_), kExitCannotInvoke);
+  root_.symlink("lib64/ld-linux-x86-64.so.2", "ld-linux-x86-64.so.2");  // itself
+  EXPECT_EQ(exit_code_of("/usr/bin/prog", search_), kExitCannotInvoke);
+}
+
 TEST_F(ClosureFakeTree, SkipsA32BitLibraryFoundFirst) {
   lib("libfoo.so", {});
   program("prog", {"-lfoo"});

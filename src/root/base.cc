@@ -9,8 +9,9 @@ namespace execvm {
 
 void add_agent_base(CpioWriter& cpio) {
   cpio.add_file("/init", embedded_agent(), 0755);
-  for (const char* dir : {"/dev", "/proc", "/sys", "/tmp", "/run", "/root", "/etc"})
+  for (const char* dir : {"/dev", "/proc", "/sys", "/run", "/root", "/etc"})
     cpio.add_directory(dir, 0755);
+  cpio.add_directory("/tmp", 01777);
   cpio.add_char_device("/dev/console", 5, 1, 0600);
 }
 

@@ -13,7 +13,7 @@ check_eq "a normal run" "0" "$?"
 check_no_qemu_left "normal run"
 
 # QEMU killed under execvm's feet.
-vm -- "$STREAMTOOL" wait > "$TEST_TMP/out" 2> "$TEST_TMP/err" &
+"$EXECVM" --bare -- "$STREAMTOOL" wait > "$TEST_TMP/out" 2> "$TEST_TMP/err" &
 pid=$!
 wait_ready "$TEST_TMP/out"
 kill -9 $(our_qemus)
@@ -23,7 +23,7 @@ if grep -q "QEMU was killed by signal 9" "$TEST_TMP/err"; then pass "QEMU killed
 check_no_qemu_left "QEMU killed"
 
 # execvm killed outright: QEMU dies with it.
-vm -- "$STREAMTOOL" wait > "$TEST_TMP/out" 2>&1 &
+"$EXECVM" --bare -- "$STREAMTOOL" wait > "$TEST_TMP/out" 2>&1 &
 pid=$!
 wait_ready "$TEST_TMP/out"
 kill -9 $pid
@@ -31,7 +31,7 @@ wait $pid 2>/dev/null
 check_no_qemu_left "execvm killed"
 
 # Ctrl-C while the VM boots: the run ends as an interrupted command would.
-vm -- "$STREAMTOOL" wait > "$TEST_TMP/out" 2>&1 &
+"$EXECVM" --bare -- "$STREAMTOOL" wait > "$TEST_TMP/out" 2>&1 &
 pid=$!
 sleep 0.2
 kill -INT $pid

@@ -15,7 +15,7 @@ check_eq "sh -c exit 42" "42 out err" "$? $(cat "$TEST_TMP/out") $(cat "$TEST_TM
 # Background jobs ignore SIGINT unless job control is on.
 set -m
 for sig in INT TERM HUP; do
-  vm -- "$STREAMTOOL" wait > "$TEST_TMP/wait.out" 2>&1 &
+  "$EXECVM" --bare -- "$STREAMTOOL" wait > "$TEST_TMP/wait.out" 2>&1 &
   pid=$!
   for i in $(seq 600); do grep -q ready "$TEST_TMP/wait.out" && break; sleep 0.1; done
   kill -$sig $pid
@@ -27,7 +27,7 @@ for sig in INT TERM HUP; do
 done
 
 # A signal the caller ignores is ignored by the command too, as with a local exec.
-(trap '' TERM; exec "$EXECVM" --bare -- /bin/sh -c 'kill -TERM $$; echo alive')
+(trap '' TERM; exec "$EXECVM" --bare -- /bin/sh -c 'kill -TERM $$; echo alive') > /dev/null
 check_eq "ignored signals stay ignored" "0" "$?"
 set +m
 

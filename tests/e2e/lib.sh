@@ -65,4 +65,5 @@ finish() {
   echo "all checks passed"
 }
 
+# Runs EXECVM --bare. (Start background jobs with "$EXECVM" itself: $! must be its pid.)
 vm() { "$EXECVM" --bare "$@"; }

@@ -1,6 +1,7 @@
 /* streamtool: the command the end-to-end tests run inside VMs (and locally, to compare).
  *
- *   streamtool gen N [SEED]   write N deterministic pseudo-random bytes (all 256 values)
+ *   streamtool gen N [SEED [FD]]  write N deterministic pseudo-random bytes (all 256 values)
+ *                             to FD (default 1)
  *   streamtool sink           read stdin to its end; print "BYTES HASH" (FNV-1a 64)
  *   streamtool args ARG...    print each argument as "[LEN:BYTES]\n", bytes as they are
  *   streamtool both           write "out N" to stdout and "err N" to stderr, interleaved
@@ -26,7 +27,7 @@ static int write_all(int fd, const unsigned char* p, size_t n) {
   return 0;
 }
 
-static int gen(unsigned long long n, uint64_t seed) {
+static int gen(unsigned long long n, uint64_t seed, int fd) {
   unsigned char buf[65536];
   uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
   while (n) {
@@ -37,7 +38,7 @@ static int gen(unsigned long long n, uint64_t seed) {
       x ^= x << 17;
       buf[i] = (unsigned char)(x >> 24);
     }
-    if (write_all(1, buf, len)) return 1;
+    if (write_all(fd, buf, len)) return 1;
     n -= len;
   }
   return 0;
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const char* cmd = argv[1];
-  if (!strcmp(cmd, "gen") && argc >= 3) return gen(strtoull(argv[2], 0, 10), argc > 3 ? strtoull(argv[3], 0, 10) : 1);
+  if (!strcmp(cmd, "gen") && argc >= 3) return gen(strtoull(argv[2], 0, 10), argc > 3 ? strtoull(argv[3], 0, 10) : 1, argc > 4 ? atoi(argv[4]) : 1);
   if (!strcmp(cmd, "sink")) return sink();
   if (!strcmp(cmd, "args")) {
     for (int i = 2; i < argc; i++) {
