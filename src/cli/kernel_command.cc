@@ -12,12 +12,14 @@ namespace execvm {
 namespace {
 
 constexpr const char* kKernelUsage = R"(usage: execvm kernel ls
+       execvm kernel path
        execvm kernel build [--force] [--jobs N] [--source TARBALL]
 
 Manage execvm's guest kernels, kept in the cache (~/.cache/execvm/kernels, or
 $XDG_CACHE_HOME/execvm/kernels).
 
   ls       list the cached kernels; "*" marks the ones this execvm boots by default
+  path     print the path of the kernel execvm boots by default
   build    build execvm's kernel from Debian's linux-source-6.12 (apt-get install
            linux-source-6.12) with execvm's config, unless it is cached already; about
            10 minutes on 2 cores and 2 GB of temporary disk, once per machine
@@ -57,6 +59,14 @@ int kernel_command(const std::vector<std::string>& args) {
     if (args.size() > 1) throw Error("execvm kernel ls takes no arguments");
     return list_kernels();
   }
+  if (args[0] == "path") {
+    if (args.size() > 1) throw Error("execvm kernel path takes no arguments");
+    auto kernel = find_cached_kernel(cache_root());
+    if (!kernel)
+      throw Error("execvm's kernel is not built on this machine", "run `execvm kernel build`");
+    std::cout << kernel->path << "\n";
+    return 0;
+  }
   if (args[0] == "build") {
     CLI::App app{"execvm kernel build"};
     app.set_help_flag();
@@ -81,7 +91,7 @@ int kernel_command(const std::vector<std::string>& args) {
     std::cout << kernel.path << "\n";
     return 0;
   }
-  throw Error("unknown kernel command " + args[0], "use execvm kernel ls or execvm kernel build");
+  throw Error("unknown kernel command " + args[0], "see execvm kernel --help");
 }
 
 }  // namespace execvm

@@ -11,7 +11,7 @@ namespace execvm {
 namespace {
 
 constexpr const char* kUsage = R"(usage: execvm [OPTIONS] [--] COMMAND [ARG...]
-       execvm kernel ls|build        execvm doctor
+       execvm kernel ls|path|build   execvm doctor
 
 Run COMMAND in a fresh, throwaway Linux micro-VM as if it ran here: the same argv, stdin,
 stdout and stderr streamed separately, the same exit status, environment, working directory

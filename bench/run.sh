@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# execvm's benchmarks. Each prints its figures and a ratio against a baseline measured in the
+# same run, on this machine:
+#   1. boot:   execvm --bare -- /bin/true  vs  a bare QEMU boot of the same kernel, with the
+#              same QEMU arguments, whose initramfs holds only a PID 1 that powers off at once
+#   2. kernel: that bare boot with execvm's kernel  vs  with Debian's cloud kernel (fetched
+#              from Debian's archive into the cache), both under the same QEMU arguments
+#   3. stdout: MB/s of a 256 MiB transfer out of the guest  vs  the same bytes through cat here
+#   4. memory: QEMU's peak RSS for a 256 MiB guest running /bin/true (execvm --stats)
+#
+# usage: bench/run.sh [EXECVM]      (default build/execvm; RUNS=N for more or fewer runs)
+# Needs hyperfine, gcc, cpio and python3 (scripts/setup.sh installs them).
+set -euo pipefail
+
+EXECVM=$(realpath "${1:-build/execvm}")
+RUNS=${RUNS:-20}
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/execvm
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cd "$(dirname "$0")"
+
+median() {  # median wall seconds of command N (0-based) in a hyperfine JSON export
+  python3 -c 'import json,sys,statistics as s; r=json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]; print("%.4f" % s.median(r["times"]))' "$1" "$2"
+}
+ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
+ms() { python3 -c "print('%.0f ms' % ($1 * 1000))"; }
+
+echo "execvm benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "accelerator: $("$EXECVM" doctor --no-boot | awk '$2 == "accelerator" {print $3}' | tr -d :)"
+
+# The baseline's initramfs: one static PID 1 that powers off.
+mkdir -p "$WORK/root/dev"
+gcc -O2 -static -o "$WORK/root/init" poweroff_init.c
+strip "$WORK/root/init"
+(cd "$WORK/root" && printf 'init\ndev\n' | cpio -o -H newc --quiet > "$WORK/baseline.cpio")
+
+KERNEL=$("$EXECVM" kernel path)
+"$EXECVM" --bare -- /bin/true  # measures and caches the host's TSC frequency
+TSC=$(awk '{print $2}' "$CACHE/host/tsc" 2>/dev/null || echo 0)
+ACCEL=(-accel tcg,thread=single -cpu max)
+[ -w /dev/kvm ] && "$EXECVM" doctor --no-boot | grep -q 'accelerator *kvm' && ACCEL=(-accel kvm -cpu host)
+
+# Kept in step with src/host/qemu.cc: the same machine, kernel command line and options, minus
+# the devices execvm adds (its channel and the entropy source).
+bare_boot() {  # KERNEL ACPI(on|off) EXTRA_CMDLINE
+  local cmdline="console=ttyS0 panic=-1 reboot=t rdinit=/init quiet random.trust_cpu=on noreplace-smp"
+  [ "${ACCEL[1]}" = kvm ] || cmdline+=" tsc_early_khz=$TSC"
+  echo "qemu-system-x86_64 -nodefaults -no-user-config -display none -name execvm" \
+    "-machine microvm,acpi=$2,x-option-roms=off ${ACCEL[*]} -smp 1 -m 512M -no-reboot" \
+    "-kernel $1 -initrd $WORK/baseline.cpio -append '$cmdline $3' -serial none"
+}
+
+echo
+echo "1. boot: execvm --bare -- /bin/true vs a bare boot of the same kernel ($RUNS runs each)"
+noapic=""; [ "${ACCEL[1]}" = kvm ] || noapic=noapictimer
+hyperfine -N -w 3 -r "$RUNS" --export-json "$WORK/boot.json" \
+  "$(bare_boot "$KERNEL" off "$noapic")" "$EXECVM --bare -- /bin/true" > /dev/null
+base=$(median "$WORK/boot.json" 0)
+run=$(median "$WORK/boot.json" 1)
+echo "   bare QEMU boot (baseline)     median $(ms "$base")"
+echo "   execvm --bare -- /bin/true    median $(ms "$run")"
+echo "   ratio                         $(ratio "$run" "$base")x the bare boot"
+
+echo
+echo "2. kernel: the bare boot with execvm's kernel vs Debian's cloud kernel ($RUNS runs each)"
+cloud_dir="$CACHE/bench/debian-cloud-kernel"
+if [ ! -f "$cloud_dir/vmlinuz" ]; then
+  pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+  if [ -n "$pkg" ] && (cd "$WORK" && apt-get download "$pkg" > /dev/null 2>&1); then
+    dpkg-deb -x "$WORK"/"$pkg"_*.deb "$WORK/cloud"
+    mkdir -p "$cloud_dir"
+    cp "$WORK"/cloud/boot/vmlinuz-* "$cloud_dir/vmlinuz"
+    echo "$pkg" > "$cloud_dir/package"
+  fi
+fi
+if [ -f "$cloud_dir/vmlinuz" ]; then
+  # Both with ACPI on (the cloud kernel finds its hardware there) and no noapictimer (unsafe
+  # with ACPI): the same QEMU arguments for both.
+  hyperfine -N -w 2 -r "$RUNS" --export-json "$WORK/kernel.json" \
+    "$(bare_boot "$KERNEL" on "")" "$(bare_boot "$cloud_dir/vmlinuz" on "")" > /dev/null
+  ours=$(median "$WORK/kernel.json" 0)
+  cloud=$(median "$WORK/kernel.json" 1)
+  echo "   execvm's kernel               median $(ms "$ours")"
+  echo "   Debian's $(cat "$cloud_dir/package")  median $(ms "$cloud")"
+  echo "   ratio                         execvm's kernel boots $(ratio "$cloud" "$ours")x faster"
+else
+  echo "   skipped: Debian's cloud kernel could not be fetched (apt-get download linux-image-cloud-amd64)"
+fi
+
+echo
+echo "3. stdout: 256 MiB out of the guest vs the same bytes through cat here"
+bytes=268435456
+hyperfine -w 1 -r 5 --export-json "$WORK/stream.json" \
+  "$EXECVM --bare -- head -c $bytes /dev/zero | cat" \
+  "$EXECVM --bare -- head -c 0 /dev/zero | cat" \
+  "head -c $bytes /dev/zero | cat" > /dev/null
+full=$(median "$WORK/stream.json" 0)
+empty=$(median "$WORK/stream.json" 1)
+host=$(median "$WORK/stream.json" 2)
+guest_rate=$(python3 -c "print('%.0f' % ($bytes / 1e6 / ($full - $empty)))")
+host_rate=$(python3 -c "print('%.0f' % ($bytes / 1e6 / $host))")
+echo "   guest -> host stdout          $guest_rate MB/s (the run less a run moving nothing)"
+echo "   cat on the host               $host_rate MB/s"
+echo "   ratio                         $(ratio "$guest_rate" "$host_rate") of the host's pipe"
+
+echo
+echo "4. memory: QEMU's peak RSS for a 256 MiB guest running /bin/true"
+rss=$("$EXECVM" --bare --memory 256M --stats -- /bin/true 2>&1 | sed -n 's/.*QEMU peak RSS \([0-9]*\) MiB.*/\1/p')
+base_rss=$( { /usr/bin/time -f '%M' sh -c "$(bare_boot "$KERNEL" off "$noapic" | sed 's/-m 512M/-m 256M/')" ; } 2>&1 | tail -1)
+echo "   execvm                        $rss MiB"
+echo "   bare QEMU boot (baseline)     $((base_rss / 1024)) MiB"

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Sets execvm up on a Debian 12 machine (packages, build, guest kernel), each step only when it
+# is needed, then does one of:
+#
+#   scripts/setup.sh run [COMMAND [ARG...]]   run COMMAND in a VM (default: uname -a)
+#   scripts/setup.sh test                      run the whole test suite
+#   scripts/setup.sh bench                     run the benchmarks in bench/
+#   scripts/setup.sh                           only set up
+#
+# Environment: BUILD_DIR (default build), JOBS (default: the number of CPUs).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+JOBS=${JOBS:-$(nproc)}
+
+say() { echo "setup: $*" >&2; }
+
+packages=(
+  # the build
+  g++ make cmake ninja-build pkg-config
+  libarchive-dev libssl-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
+  # running VMs
+  qemu-system-x86
+  # the guest kernel: its source and what building it needs
+  linux-source-6.12 bc flex bison libelf-dev lz4 xz-utils perl
+  # tests and benchmarks
+  python3 cpio procps util-linux hyperfine time
+)
+
+install_packages() {
+  local missing=()
+  local p
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  say "installing ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >&2
+}
+
+build() {
+  if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+    say "configuring $BUILD_DIR"
+    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
+  fi
+  cmake --build "$BUILD_DIR" -j "$JOBS" >&2
+}
+
+guest_kernel() {
+  # Builds execvm's kernel once per machine (about 10 minutes on 2 cores); at once when cached.
+  "$BUILD_DIR/execvm" kernel build > /dev/null
+}
+
+install_packages
+build
+guest_kernel
+
+case "${1:-}" in
+  "") ;;
+  run)
+    shift
+    [ $# -gt 0 ] || set -- uname -a
+    exec "$BUILD_DIR/execvm" --bare -- "$@"
+    ;;
+  test)
+    exec ctest --test-dir "$BUILD_DIR" -j 2 --output-on-failure
+    ;;
+  bench)
+    exec bash bench/run.sh "$BUILD_DIR/execvm"
+    ;;
+  *)
+    echo "usage: scripts/setup.sh [run [COMMAND...] | test | bench]" >&2
+    exit 2
+    ;;
+esac
