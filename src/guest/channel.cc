@@ -1,5 +1,6 @@
 #include "guest/channel.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -9,22 +10,51 @@
 
 namespace execvm::guest {
 
+void Channel::queue(protocol::FrameType type, uint8_t stream, std::string_view payload) {
+  if (out_.empty() || out_.back().pipe >= 0) out_.emplace_back();
+  size_t before = out_.back().bytes.size();
+  protocol::append_frame(out_.back().bytes, type, stream, payload);
+  pending_ += out_.back().bytes.size() - before;
+}
+
+void Channel::queue_splice(protocol::FrameType type, uint8_t stream, int pipe, size_t length) {
+  if (out_.empty() || out_.back().pipe >= 0) out_.emplace_back();
+  Segment& header = out_.back();
+  size_t before = header.bytes.size();
+  protocol::append_header(header.bytes, type, stream, length);
+  header.pipe = pipe;
+  header.left = length;
+  pending_ += header.bytes.size() - before + length;
+}
+
+bool Channel::splicing(int pipe) const {
+  for (const auto& s : out_)
+    if (s.pipe == pipe && s.left) return true;
+  return false;
+}
+
 bool Channel::flush_some() {
-  while (out_offset_ < out_.size()) {
-    ssize_t n = ::write(port_.get(), out_.data() + out_offset_, out_.size() - out_offset_);
+  while (!out_.empty()) {
+    Segment& s = out_.front();
+    ssize_t n;
+    if (s.offset < s.bytes.size()) {
+      n = ::write(port_.get(), s.bytes.data() + s.offset, s.bytes.size() - s.offset);
+      if (n > 0) s.offset += static_cast<size_t>(n);
+    } else if (s.left) {
+      n = ::splice(s.pipe, nullptr, port_.get(), nullptr, s.left,
+                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n == 0) return false;  // the pipe holds less than promised: a broken invariant
+      if (n > 0) s.left -= static_cast<size_t>(n);
+    } else {
+      out_.pop_front();
+      continue;
+    }
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN) break;
+      if (errno == EAGAIN) return true;
       return false;
     }
-    out_offset_ += static_cast<size_t>(n);
-  }
-  if (out_offset_ == out_.size()) {
-    out_.clear();
-    out_offset_ = 0;
-  } else if (out_offset_ > (1 << 20)) {
-    out_.erase(0, out_offset_);
-    out_offset_ = 0;
+    pending_ -= static_cast<size_t>(n);
   }
   return true;
 }
@@ -52,9 +82,9 @@ void Channel::wait(short events) {
 }
 
 void Channel::flush_all() {
-  while (out_offset_ < out_.size()) {
+  while (pending_) {
     if (!flush_some()) throw Error("the host closed the channel");
-    if (out_offset_ < out_.size()) wait(POLLOUT);
+    if (pending_) wait(POLLOUT);
   }
 }
 

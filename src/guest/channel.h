@@ -1,8 +1,13 @@
-// The guest's end of the framed channel: the virtio-serial port, its outgoing buffer and its
-// frame reader.
+// The guest's end of the framed channel: the virtio-serial port, what waits to go out on it and
+// its frame reader.
+//
+// What goes out is a queue of segments: bytes (frames built in memory), or a payload to be
+// spliced straight from a pipe into the port. Splicing moves the pipe's pages into the virtqueue
+// without copying them: under TCG every copy in the guest is slow, and the command's output is
+// most of what crosses the channel.
 #pragma once
 
-#include <chrono>
+#include <deque>
 #include <optional>
 #include <string>
 
@@ -17,11 +22,15 @@ class Channel {
 
   int fd() const { return port_.get(); }
 
-  void queue(protocol::FrameType type, uint8_t stream, std::string_view payload) {
-    protocol::append_frame(out_, type, stream, payload);
-  }
+  void queue(protocol::FrameType type, uint8_t stream, std::string_view payload);
   void queue(protocol::FrameType type, std::string_view payload = {}) { queue(type, 0, payload); }
-  size_t pending() const { return out_.size(); }
+  // Queues a frame whose LENGTH-byte payload is spliced from PIPE when its turn comes. PIPE
+  // must hold at least LENGTH bytes that nothing else reads.
+  void queue_splice(protocol::FrameType type, uint8_t stream, int pipe, size_t length);
+  // Whether a splice from PIPE is still queued (its bytes are then not to be counted again).
+  bool splicing(int pipe) const;
+  // Bytes queued and not yet written, spliced payloads included.
+  size_t pending() const { return pending_; }
 
   // Writes what the port takes now. Returns false when the host is gone.
   bool flush_some();
@@ -35,13 +44,20 @@ class Channel {
   protocol::Frame receive();
 
  private:
+  struct Segment {
+    std::string bytes;  // a run of frames, or the header before a splice
+    size_t offset = 0;  // bytes already written
+    int pipe = -1;      // then LEFT bytes to splice from PIPE
+    size_t left = 0;
+  };
+
   // Waits until the port is ready for EVENTS, or briefly: a wake-up on a virtio port can be lost,
   // so the caller retries rather than trusting one poll (NOTES.md).
   void wait(short events);
 
   Fd port_;
-  std::string out_;
-  size_t out_offset_ = 0;
+  std::deque<Segment> out_;
+  size_t pending_ = 0;
   protocol::FrameReader reader_;
 };
 

@@ -1,6 +1,7 @@
 #include "guest/relay.h"
 
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -22,6 +23,8 @@ namespace {
 // Stop reading the command's output while this much is waiting for the host: back-pressure.
 constexpr size_t kHighWater = 1 << 20;
 constexpr size_t kChunk = 64 * 1024;
+// The most one frame splices from a pipe: a pipe holds 64 KiB unless its writer enlarged it.
+constexpr size_t kMaxSplice = 1 << 20;
 // Return stdin credit in batches, or as soon as the command has taken everything.
 constexpr uint32_t kCreditBatch = 64 * 1024;
 
@@ -66,6 +69,14 @@ class Relay {
     out_[protocol::kStderr].fd = child.stderr_pipe ? child.stderr_pipe.get() : -1;
     out_[protocol::kStdout].shared = child.terminal.valid();
     stdin_fd_ = child.stdin_fd();
+    for (auto& o : out_) {
+      if (o.fd < 0 || o.shared) continue;
+      int fds[2];
+      if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) throw_errno("pipe");
+      o.mid_read.reset(fds[0]);
+      o.mid_write.reset(fds[1]);
+      ::fcntl(fds[0], F_SETPIPE_SZ, static_cast<int>(kMaxSplice));
+    }
   }
 
   protocol::ExitStatus run() {
@@ -78,7 +89,10 @@ class Relay {
       interests_.want(channel_.fd(), EPOLLIN | (channel_.pending() ? uint32_t{EPOLLOUT} : 0u));
       interests_.want(sigchld_fd_, EPOLLIN);
       for (auto& o : out_) {
-        if (o.fd >= 0 && !o.shared) interests_.want(o.fd, room ? uint32_t{EPOLLIN} : 0u);
+        if (o.fd >= 0 && !o.shared)
+          interests_.want(o.fd, room && !(o.mid_read && channel_.splicing(o.mid_read.get()))
+                                    ? uint32_t{EPOLLIN}
+                                    : 0u);
       }
       if (out_[protocol::kStdout].shared && stdin_fd_ >= 0) {
         // A terminal is stdin and stdout at once.
@@ -112,6 +126,9 @@ class Relay {
     // After the command exited: how much more to read at most before giving up on the stream
     // (a background process may hold it open and keep writing).
     ssize_t budget = -1;
+    bool close_requested = false;  // the host's reader is gone
+    // The agent's own pipe between the command's and the port (see pump_output).
+    Fd mid_read, mid_write;
   };
 
   bool finished() const {
@@ -159,10 +176,38 @@ class Relay {
   void pump_output(int stream) {
     Output& o = out_[stream];
     char buf[kChunk];
-    while (o.fd >= 0 && channel_.pending() < kHighWater) {
-      size_t want = sizeof buf;
+    while (o.fd >= 0 && channel_.pending() < kHighWater &&
+           !(o.mid_read && channel_.splicing(o.mid_read.get()))) {
+      if (o.close_requested) return close_output(stream);
+      size_t want = kMaxSplice;
       if (o.budget >= 0) want = std::min(want, static_cast<size_t>(o.budget));
-      ssize_t n = want ? ::read(o.fd, buf, want) : 0;
+      if (want == 0) return close_output(stream);
+      if (o.mid_write) {
+        // A pipe: its pages go to the port without a copy (see Channel), by way of the agent's
+        // own pipe. Splicing into the port must take all that its source pipe holds (the
+        // virtio console driver walks every buffer of the pipe otherwise and crashes), and only
+        // a pipe nobody else writes to holds exactly what is spliced.
+        ssize_t moved = ::splice(o.fd, nullptr, o.mid_write.get(), nullptr, want,
+                                 SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (moved > 0) {
+          channel_.queue_splice(FrameType::kData, static_cast<uint8_t>(stream),
+                                o.mid_read.get(), static_cast<size_t>(moved));
+          if (o.budget >= 0) o.budget -= moved;
+          continue;
+        }
+        if (moved < 0 && errno == EINTR) continue;
+        if (moved < 0 && errno == EAGAIN && !exited_) return;
+        if (moved < 0 && errno != EAGAIN) {
+          // Not a pipe after all: copy it as below.
+          o.mid_read.reset();
+          o.mid_write.reset();
+          continue;
+        }
+        // End of file, or nothing left after the command exited.
+        close_output(stream);
+        continue;
+      }
+      ssize_t n = ::read(o.fd, buf, std::min(want, sizeof buf));
       if (n > 0) {
         channel_.queue(FrameType::kData, static_cast<uint8_t>(stream),
                        std::string_view(buf, static_cast<size_t>(n)));
@@ -228,8 +273,9 @@ class Relay {
         stdin_eof_ = true;
         break;
       case FrameType::kClose:
+        // Closed once no splice from it is under way (its header promised those bytes).
         if (frame.stream == protocol::kStdout || frame.stream == protocol::kStderr)
-          close_output(frame.stream);
+          out_[frame.stream].close_requested = true;
         break;
       case FrameType::kSignal: {
         int sig = static_cast<int>(protocol::decode_u32(frame.payload));

@@ -25,6 +25,8 @@ namespace {
 // Which step failed in the child, reported over the exec-error pipe with its errno.
 enum class Step : int { kTerminal = 1, kIdentity, kCwd, kExec };
 
+constexpr int kOutputPipeSize = 1 << 20;
+
 struct Failure {
   Step step;
   int err;
@@ -193,11 +195,15 @@ Child spawn_command(const RunSpec& spec) {
     auto [r2, w2] = make_pipe();
     child.stdout_pipe = std::move(r2);
     out_w = std::move(w2);
+    // A larger pipe: the agent moves more per wake-up (each costs several system calls, which
+    // under TCG is what output throughput is made of).
+    ::fcntl(child.stdout_pipe.get(), F_SETPIPE_SZ, kOutputPipeSize);
   }
   if (!spec.tty || !spec.stderr_tty) {
     auto [r, w] = make_pipe();
     child.stderr_pipe = std::move(r);
     err_w = std::move(w);
+    ::fcntl(child.stderr_pipe.get(), F_SETPIPE_SZ, kOutputPipeSize);
   }
 
   ChildContext c;

@@ -58,16 +58,20 @@ const char* frame_type_name(FrameType type) {
   return "unknown";
 }
 
-void append_frame(std::string& out, FrameType type, uint8_t stream, std::string_view payload) {
-  if (payload.size() > kMaxPayload)
+void append_header(std::string& out, FrameType type, uint8_t stream, size_t length) {
+  if (length > kMaxPayload)
     throw ProtocolError(std::string(frame_type_name(type)) + " frame of " +
-                        std::to_string(payload.size()) + " bytes is over the limit of " +
+                        std::to_string(length) + " bytes is over the limit of " +
                         std::to_string(kMaxPayload));
   out += static_cast<char>(kMagic);
   out += static_cast<char>(type);
   out += static_cast<char>(stream);
   out += '\0';
-  put_u32(out, static_cast<uint32_t>(payload.size()));
+  put_u32(out, static_cast<uint32_t>(length));
+}
+
+void append_frame(std::string& out, FrameType type, uint8_t stream, std::string_view payload) {
+  append_header(out, type, stream, payload.size());
   out.append(payload);
 }
 

@@ -60,6 +60,10 @@ class ProtocolError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Appends the header of a frame whose payload of LENGTH bytes follows it (sent by other means,
+// e.g. spliced). Throws ProtocolError if LENGTH is over kMaxPayload.
+void append_header(std::string& out, FrameType type, uint8_t stream, size_t length);
+
 // Appends one encoded frame to OUT. Throws ProtocolError if PAYLOAD is over kMaxPayload.
 void append_frame(std::string& out, FrameType type, uint8_t stream, std::string_view payload);
 inline void append_frame(std::string& out, FrameType type, std::string_view payload = {}) {
