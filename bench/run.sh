@@ -37,7 +37,7 @@ strip "$WORK/root/init"
 KERNEL=$("$EXECVM" kernel path)
 "$EXECVM" --bare -- /bin/true  # measures and caches the host's TSC frequency
 TSC=$(awk '{print $2}' "$CACHE/host/tsc" 2>/dev/null || echo 0)
-ACCEL=(-accel tcg,thread=single -cpu max)
+ACCEL=(-accel tcg,thread=single -cpu max,-erms,-fsrm)
 [ -w /dev/kvm ] && "$EXECVM" doctor --no-boot | grep -q 'accelerator *kvm' && ACCEL=(-accel kvm -cpu host)
 
 # Kept in step with src/host/qemu.cc: the same machine, kernel command line and options, minus
