@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # execvm's benchmarks. Each prints its figures and a ratio against a baseline measured in the
-# same run, on this machine:
+# same run, on this machine (boot figures: runs of the two commands in turn, medians, and the
+# median of the pair-by-pair ratios; see paired.py):
 #   1. boot:   execvm --bare -- /bin/true  vs  a bare QEMU boot of the same kernel, with the
 #              same QEMU arguments, whose initramfs holds only a PID 1 that powers off at once
 #   2. kernel: that bare boot with execvm's kernel  vs  with Debian's cloud kernel (fetched
@@ -53,13 +54,11 @@ bare_boot() {  # KERNEL ACPI(on|off) EXTRA_CMDLINE
 echo
 echo "1. boot: execvm --bare -- /bin/true vs a bare boot of the same kernel ($RUNS runs each)"
 noapic=""; [ "${ACCEL[1]}" = kvm ] || noapic=noapictimer
-hyperfine -N -w 3 -r "$RUNS" --export-json "$WORK/boot.json" \
-  "$(bare_boot "$KERNEL" off "$noapic")" "$EXECVM --bare -- /bin/true" > /dev/null
-base=$(median "$WORK/boot.json" 0)
-run=$(median "$WORK/boot.json" 1)
+read -r run base r < <(python3 paired.py "$RUNS" "$EXECVM --bare -- /bin/true" \
+  "$(bare_boot "$KERNEL" off "$noapic")")
 echo "   bare QEMU boot (baseline)     median $(ms "$base")"
 echo "   execvm --bare -- /bin/true    median $(ms "$run")"
-echo "   ratio                         $(ratio "$run" "$base")x the bare boot"
+echo "   ratio                         ${r}x the bare boot"
 
 echo
 echo "2. kernel: the bare boot with execvm's kernel vs Debian's cloud kernel ($RUNS runs each)"
@@ -76,13 +75,11 @@ fi
 if [ -f "$cloud_dir/vmlinuz" ]; then
   # Both with ACPI on (the cloud kernel finds its hardware there) and no noapictimer (unsafe
   # with ACPI): the same QEMU arguments for both.
-  hyperfine -N -w 2 -r "$RUNS" --export-json "$WORK/kernel.json" \
-    "$(bare_boot "$KERNEL" on "")" "$(bare_boot "$cloud_dir/vmlinuz" on "")" > /dev/null
-  ours=$(median "$WORK/kernel.json" 0)
-  cloud=$(median "$WORK/kernel.json" 1)
+  read -r cloud ours r < <(python3 paired.py "$RUNS" "$(bare_boot "$cloud_dir/vmlinuz" on "")" \
+    "$(bare_boot "$KERNEL" on "")")
   echo "   execvm's kernel               median $(ms "$ours")"
   echo "   Debian's $(cat "$cloud_dir/package")  median $(ms "$cloud")"
-  echo "   ratio                         execvm's kernel boots $(ratio "$cloud" "$ours")x faster"
+  echo "   ratio                         execvm's kernel boots ${r}x faster"
 else
   echo "   skipped: Debian's cloud kernel could not be fetched (apt-get download linux-image-cloud-amd64)"
 fi
