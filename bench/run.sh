@@ -90,7 +90,7 @@ bytes=268435456
 hyperfine -w 1 -r 5 --export-json "$WORK/stream.json" \
   "$EXECVM --bare -- head -c $bytes /dev/zero | cat" \
   "$EXECVM --bare -- head -c 0 /dev/zero | cat" \
-  "head -c $bytes /dev/zero | cat" > /dev/null
+  "head -c $bytes /dev/zero | cat" > /dev/null 2>&1
 full=$(median "$WORK/stream.json" 0)
 empty=$(median "$WORK/stream.json" 1)
 host=$(median "$WORK/stream.json" 2)
