@@ -44,7 +44,9 @@ class Report {
   bool failed_ = false;
 };
 
-std::string first_line(const std::string& text) { return std::string(trim(split(text, '\n')[0])); }
+std::string first_line(const std::string& text) {
+  return std::string(trim(split(text, '\n')[0]));
+}
 
 }  // namespace
 
@@ -82,7 +84,7 @@ int doctor_command(const std::vector<std::string>& args) {
     report.fail("qemu", "qemu-system-x86_64 is not in PATH", "apt-get install qemu-system-x86");
   }
 
-  AccelRequest request = accel_text == "kvm" ? AccelRequest::kKvm
+  AccelRequest request = accel_text == "kvm"   ? AccelRequest::kKvm
                          : accel_text == "tcg" ? AccelRequest::kTcg
                                                : AccelRequest::kAuto;
   try {
@@ -118,9 +120,10 @@ int doctor_command(const std::vector<std::string>& args) {
       report.info("kernel config", "no config beside the kernel: its features are not checked");
     }
   } else if (kernel_path.empty()) {
-    report.fail("kernel", "execvm's kernel is not built on this machine (config " +
-                              kernel_config_hash() + ")",
-                "execvm kernel build (about 10 minutes on 2 cores, once)");
+    report.fail(
+        "kernel",
+        "execvm's kernel is not built on this machine (config " + kernel_config_hash() + ")",
+        "execvm kernel build (about 10 minutes on 2 cores, once)");
   }
   if (::access(kDefaultKernelSource, R_OK) == 0) {
     report.ok("kernel source", std::string(kDefaultKernelSource) + " (to build the kernel)");

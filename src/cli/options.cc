@@ -57,14 +57,17 @@ Examples:
 
 std::chrono::milliseconds duration_option(const std::string& name, const std::string& value) {
   auto d = parse_duration(value);
-  if (!d) throw Error(name + " " + shell_quote(value) + ": not a duration",
-                      "write it like 90, 90s, 1.5m, 500ms or 2h");
+  if (!d)
+    throw Error(name + " " + shell_quote(value) + ": not a duration",
+                "write it like 90, 90s, 1.5m, 500ms or 2h");
   return *d;
 }
 
 }  // namespace
 
-std::string run_help() { return kUsage; }
+std::string run_help() {
+  return kUsage;
+}
 
 ParsedRun parse_run_options(const std::vector<std::string>& args) {
   ParsedRun parsed;
@@ -113,7 +116,8 @@ ParsedRun parse_run_options(const std::vector<std::string>& args) {
     throw Error("unknown option " + o.command.front(),
                 "see execvm --help; put -- before a command that starts with a dash");
   }
-  if (o.command.empty()) throw Error("no command given", "usage: execvm [OPTIONS] [--] COMMAND [ARG...]");
+  if (o.command.empty())
+    throw Error("no command given", "usage: execvm [OPTIONS] [--] COMMAND [ARG...]");
 
   if (accel == "auto") {
     o.accel = AccelRequest::kAuto;
@@ -124,7 +128,8 @@ ParsedRun parse_run_options(const std::vector<std::string>& args) {
   } else {
     throw Error("--accel " + shell_quote(accel) + ": unknown accelerator", "use auto, kvm or tcg");
   }
-  if (cpus < 1 || cpus > 64) throw Error("--cpus " + std::to_string(cpus) + ": out of range", "use 1 to 64");
+  if (cpus < 1 || cpus > 64)
+    throw Error("--cpus " + std::to_string(cpus) + ": out of range", "use 1 to 64");
   o.cpus = static_cast<unsigned>(cpus);
   if (!memory.empty()) {
     auto mib = parse_mebibytes(memory);
@@ -135,7 +140,8 @@ ParsedRun parse_run_options(const std::vector<std::string>& args) {
   }
   if (!timeout.empty()) {
     o.timeout = duration_option("--timeout", timeout);
-    if (o.timeout->count() == 0) throw Error("--timeout 0: a run needs some time", "give a positive duration");
+    if (o.timeout->count() == 0)
+      throw Error("--timeout 0: a run needs some time", "give a positive duration");
   }
   if (!boot_timeout.empty()) o.boot_timeout = duration_option("--boot-timeout", boot_timeout);
   if (tty == "auto") {

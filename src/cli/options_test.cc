@@ -9,7 +9,9 @@ namespace {
 
 using Args = std::vector<std::string>;
 
-RunOptions parse(Args args) { return parse_run_options(args).options; }
+RunOptions parse(Args args) {
+  return parse_run_options(args).options;
+}
 
 int error_code(Args args) {
   try {
@@ -34,9 +36,10 @@ TEST(RunOptions, DoubleDashIsDroppedOnce) {
 }
 
 TEST(RunOptions, Values) {
-  auto o = parse({"--cpus", "2", "--memory", "1G", "--timeout", "1.5s", "--accel", "tcg", "-e",
-                  "A=1", "-e", "B", "-w", "/tmp", "--tty", "never", "--console", "--stats",
-                  "--kernel", "/k", "--boot-timeout", "5s", "true"});
+  auto o = parse({"--cpus", "2",     "--memory",  "1G",      "--timeout", "1.5s", "--accel",
+                  "tcg",    "-e",    "A=1",       "-e",      "B",         "-w",   "/tmp",
+                  "--tty",  "never", "--console", "--stats", "--kernel",  "/k",   "--boot-timeout",
+                  "5s",     "true"});
   EXPECT_EQ(o.cpus, 2u);
   EXPECT_EQ(o.memory_mib, 1024u);
   EXPECT_EQ(o.timeout, std::chrono::milliseconds(1500));
@@ -56,11 +59,11 @@ TEST(RunOptions, EnvTakesOneValueEach) {
 }
 
 TEST(RunOptions, BadInputIsExit125) {
-  for (Args bad : {Args{}, Args{"--bogus", "x"}, Args{"--memory"}, Args{"--memory", "12K", "x"},
-                   Args{"--cpus", "0", "x"}, Args{"--cpus", "two", "x"},
-                   Args{"--timeout", "soon", "x"}, Args{"--timeout", "0", "x"},
-                   Args{"--accel", "hvf", "x"}, Args{"--tty", "maybe", "x"}, Args{"-e", "=x", "y"},
-                   Args{"--bare"}})
+  for (Args bad :
+       {Args{}, Args{"--bogus", "x"}, Args{"--memory"}, Args{"--memory", "12K", "x"},
+        Args{"--cpus", "0", "x"}, Args{"--cpus", "two", "x"}, Args{"--timeout", "soon", "x"},
+        Args{"--timeout", "0", "x"}, Args{"--accel", "hvf", "x"}, Args{"--tty", "maybe", "x"},
+        Args{"-e", "=x", "y"}, Args{"--bare"}})
     EXPECT_EQ(error_code(bad), 125) << (bad.empty() ? "(none)" : bad[0]);
 }
 

@@ -89,8 +89,9 @@ void set_hostname(const std::string& name) {
     log_line(e.what());
     if (channel) {
       try {
-        channel->queue(FrameType::kError,
-                       protocol::encode_error({kExitFailure, std::string("guest agent: ") + e.what()}));
+        channel->queue(
+            FrameType::kError,
+            protocol::encode_error({kExitFailure, std::string("guest agent: ") + e.what()}));
         finish(*channel);
       } catch (const std::exception&) {
       }

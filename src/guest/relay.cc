@@ -1,7 +1,7 @@
 #include "guest/relay.h"
 
-#include <signal.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -96,7 +96,8 @@ class Relay {
       }
       if (out_[protocol::kStdout].shared && stdin_fd_ >= 0) {
         // A terminal is stdin and stdout at once.
-        interests_.want(stdin_fd_, (room ? uint32_t{EPOLLIN} : 0u) | (stdin_buf_.empty() ? 0u : uint32_t{EPOLLOUT}));
+        interests_.want(stdin_fd_, (room ? uint32_t{EPOLLIN} : 0u) |
+                                       (stdin_buf_.empty() ? 0u : uint32_t{EPOLLOUT}));
       } else if (stdin_fd_ >= 0) {
         interests_.want(stdin_fd_, stdin_buf_.empty() ? 0u : uint32_t{EPOLLOUT});
       }
@@ -190,8 +191,8 @@ class Relay {
         ssize_t moved = ::splice(o.fd, nullptr, o.mid_write.get(), nullptr, want,
                                  SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (moved > 0) {
-          channel_.queue_splice(FrameType::kData, static_cast<uint8_t>(stream),
-                                o.mid_read.get(), static_cast<size_t>(moved));
+          channel_.queue_splice(FrameType::kData, static_cast<uint8_t>(stream), o.mid_read.get(),
+                                static_cast<size_t>(moved));
           if (o.budget >= 0) o.budget -= moved;
           continue;
         }
@@ -261,8 +262,8 @@ class Relay {
   void handle(const protocol::Frame& frame) {
     switch (frame.type) {
       case FrameType::kData:
-        if (frame.stream != protocol::kStdin) throw protocol::ProtocolError("data for stream " +
-                                                                            std::to_string(frame.stream));
+        if (frame.stream != protocol::kStdin)
+          throw protocol::ProtocolError("data for stream " + std::to_string(frame.stream));
         if (stdin_fd_ >= 0) {
           stdin_buf_ += frame.payload;
         } else {

@@ -66,8 +66,7 @@ std::string describe(const RunSpec& spec, Failure f) {
     case Step::kCwd:
       return "cannot change to directory " + spec.cwd + " in the guest: " + strerror(f.err);
     case Step::kExec:
-      if (f.err == ENOENT && cmd.find('/') == std::string::npos)
-        return cmd + ": command not found";
+      if (f.err == ENOENT && cmd.find('/') == std::string::npos) return cmd + ": command not found";
       return cmd + ": " + strerror(f.err);
   }
   return cmd + ": cannot start";
@@ -225,7 +224,8 @@ Child spawn_command(const RunSpec& spec) {
   // The parent sleeps until the child has exec'd or failed: no copy of the agent's memory.
   constexpr size_t kStackSize = 256 * 1024;
   std::vector<char> stack(kStackSize);
-  pid_t pid = ::clone(child_main, stack.data() + stack.size(), CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+  pid_t pid =
+      ::clone(child_main, stack.data() + stack.size(), CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
   if (pid < 0) throw_errno("clone");
   if (c.failure.err != 0 || c.failure.step != Step{}) {
     int status;

@@ -15,7 +15,9 @@
 
 namespace execvm {
 
-const char* accel_name(Accel accel) { return accel == Accel::kKvm ? "kvm" : "tcg"; }
+const char* accel_name(Accel accel) {
+  return accel == Accel::kKvm ? "kvm" : "tcg";
+}
 
 AccelFacts probe_accel() {
   AccelFacts facts;

@@ -13,9 +13,9 @@ std::string_view embedded_agent() {
 }
 
 std::string_view embedded_kernel_config() {
-  return {execvm_embedded_kernel_config_start,
-          static_cast<size_t>(execvm_embedded_kernel_config_end -
-                              execvm_embedded_kernel_config_start)};
+  return {
+      execvm_embedded_kernel_config_start,
+      static_cast<size_t>(execvm_embedded_kernel_config_end - execvm_embedded_kernel_config_start)};
 }
 
 }  // namespace execvm

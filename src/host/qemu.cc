@@ -23,21 +23,21 @@ std::string kernel_cmdline(const VmConfig& c) {
 }
 
 std::vector<std::string> qemu_argv(const VmConfig& c) {
-  std::vector<std::string> argv = {c.qemu, "-nodefaults", "-no-user-config", "-display", "none",
-                                   "-name", "execvm"};
+  std::vector<std::string> argv = {c.qemu, "-nodefaults", "-no-user-config", "-display",
+                                   "none", "-name",       "execvm"};
   // A no-ACPI kernel finds virtio-mmio devices on its command line, which QEMU fills in only
   // with acpi=off; an ACPI kernel finds them in the ACPI tables (NOTES.md). The RTC stays:
   // without it the guest's boot took a second longer under TCG (measured).
-  argv.insert(argv.end(), {"-machine", std::string("microvm,acpi=") + (c.kernel_acpi ? "on" : "off") +
-                                           ",x-option-roms=off"});
+  argv.insert(argv.end(), {"-machine", std::string("microvm,acpi=") +
+                                           (c.kernel_acpi ? "on" : "off") + ",x-option-roms=off"});
   if (c.accel == Accel::kKvm) {
     argv.insert(argv.end(), {"-accel", "kvm", "-cpu", "host"});
   } else {
     // One vCPU runs fastest single-threaded; several get a thread each. Without ERMS and FSRM
     // the guest copies memory with wide moves instead of "rep movsb", which TCG runs a byte at a
     // time: a third of the cost of moving the command's output (measured).
-    argv.insert(argv.end(), {"-accel", c.cpus == 1 ? "tcg,thread=single" : "tcg", "-cpu",
-                             "max,-erms,-fsrm"});
+    argv.insert(argv.end(),
+                {"-accel", c.cpus == 1 ? "tcg,thread=single" : "tcg", "-cpu", "max,-erms,-fsrm"});
   }
   argv.insert(argv.end(), {"-smp", std::to_string(c.cpus), "-m", std::to_string(c.memory_mib) + "M",
                            "-no-reboot", "-kernel", c.kernel, "-initrd", c.initrd, "-append",
@@ -46,9 +46,10 @@ std::vector<std::string> qemu_argv(const VmConfig& c) {
   argv.insert(argv.end(), {"-global", "virtio-mmio.force-legacy=false"});
   argv.insert(argv.end(), {"-chardev", "socket,id=console,fd=" + std::to_string(c.console_fd),
                            "-serial", "chardev:console"});
-  argv.insert(argv.end(), {"-device", "virtio-serial-device,max_ports=2", "-chardev",
-                           "socket,id=channel,fd=" + std::to_string(c.channel_fd), "-device",
-                           std::string("virtserialport,chardev=channel,name=") + protocol::kPortName});
+  argv.insert(argv.end(),
+              {"-device", "virtio-serial-device,max_ports=2", "-chardev",
+               "socket,id=channel,fd=" + std::to_string(c.channel_fd), "-device",
+               std::string("virtserialport,chardev=channel,name=") + protocol::kPortName});
   argv.insert(argv.end(), {"-device", "virtio-rng-device"});
   return argv;
 }

@@ -18,10 +18,10 @@ struct VmConfig {
   std::string initrd;
   unsigned cpus = 1;
   uint64_t memory_mib = 512;
-  uint32_t tsc_khz = 0;    // the host's TSC frequency, for TCG guests; 0 when unknown
+  uint32_t tsc_khz = 0;          // the host's TSC frequency, for TCG guests; 0 when unknown
   bool verbose_console = false;  // the kernel logs at its normal level instead of quiet
-  int console_fd = -1;     // a connected socket for the serial console (inherited by QEMU)
-  int channel_fd = -1;     // a connected socket for the agent's virtio-serial port (inherited)
+  int console_fd = -1;           // a connected socket for the serial console (inherited by QEMU)
+  int channel_fd = -1;  // a connected socket for the agent's virtio-serial port (inherited)
 };
 
 // The kernel command line for CONFIG.

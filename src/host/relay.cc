@@ -1,6 +1,7 @@
 #include "host/relay.h"
 
 #include <signal.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -8,8 +9,6 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <string.h>
 
 #include <cerrno>
 #include <deque>
@@ -144,8 +143,8 @@ class Relay {
     want(signals_.get(), EPOLLIN);
     want(boot_timer_.get(), EPOLLIN);
     want(run_timer_.get(), EPOLLIN);
-    bool stdin_wanted = phase_ == Phase::kRunning && !stdin_done_ &&
-                        inflight_ < protocol::kStdinWindow;
+    bool stdin_wanted =
+        phase_ == Phase::kRunning && !stdin_done_ && inflight_ < protocol::kStdinWindow;
     want(stdin_.event_fd(), stdin_wanted ? uint32_t{EPOLLIN} : 0u);
     want(stdout_.event_fd(), EPOLLIN);
     want(stderr_.event_fd(), EPOLLIN);
@@ -171,7 +170,8 @@ class Relay {
     } else if (fd == stdout_.event_fd() || fd == stderr_.event_fd()) {
       uint64_t count;
       (void)!::read(fd, &count, sizeof count);
-      for (auto [pump, stream] : {std::pair{&stdout_, protocol::kStdout}, {&stderr_, protocol::kStderr}}) {
+      for (auto [pump, stream] :
+           {std::pair{&stdout_, protocol::kStdout}, {&stderr_, protocol::kStderr}}) {
         if (pump->broken() && !closed_sent_[stream]) {
           // The reader is gone: the command's next write fails, as it would locally.
           closed_sent_[stream] = true;
@@ -287,7 +287,8 @@ class Relay {
       }
       default:
         throw protocol::ProtocolError(std::string("unexpected ") +
-                                      protocol::frame_type_name(frame.type) + " frame from the guest");
+                                      protocol::frame_type_name(frame.type) +
+                                      " frame from the guest");
     }
   }
 
@@ -383,9 +384,9 @@ class Relay {
         break;
       }
     }
-    std::string when = phase_ == Phase::kBooting ? "before the guest started" : "before the command finished";
-    if (WIFSIGNALED(status))
-      return "QEMU " + describe_wait_status(status) + " " + when;
+    std::string when =
+        phase_ == Phase::kBooting ? "before the guest started" : "before the command finished";
+    if (WIFSIGNALED(status)) return "QEMU " + describe_wait_status(status) + " " + when;
     if (!first_error.empty()) return "QEMU failed " + when + ": " + first_error;
     if (WEXITSTATUS(status) != 0) return "QEMU " + describe_wait_status(status) + " " + when;
     return "the VM stopped " + when + " (the guest rebooted or powered off)";

@@ -19,8 +19,8 @@ namespace execvm {
 struct RelayOptions {
   std::chrono::milliseconds boot_timeout{30'000};
   std::optional<std::chrono::milliseconds> timeout;  // the whole run, boot included
-  bool console_to_stderr = false;  // --console: the kernel's log as it comes
-  bool tty = false;                // the spec puts the command on a terminal: forward SIGWINCH
+  bool console_to_stderr = false;                    // --console: the kernel's log as it comes
+  bool tty = false;  // the spec puts the command on a terminal: forward SIGWINCH
 };
 
 struct RelayResult {
@@ -34,12 +34,12 @@ struct RelayResult {
   };
   Kind kind = Kind::kVmFailed;
   protocol::ExitStatus status;
-  int exit_code = 125;       // what execvm exits with
-  std::string message;       // one line for stderr, empty for kExited and plain interrupts
+  int exit_code = 125;  // what execvm exits with
+  std::string message;  // one line for stderr, empty for kExited and plain interrupts
   std::vector<std::string> console_tail;  // the kernel's last lines, for failures
-  double boot_seconds = 0;   // from start to the agent's Hello
-  double exit_seconds = 0;   // from start to the agent's Exit (or Error)
-  double run_seconds = 0;    // from start to the end
+  double boot_seconds = 0;                // from start to the agent's Hello
+  double exit_seconds = 0;                // from start to the agent's Exit (or Error)
+  double run_seconds = 0;                 // from start to the end
 };
 
 // Runs the VM to its end. SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGWINCH must be blocked in every

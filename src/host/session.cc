@@ -50,7 +50,8 @@ std::vector<std::string> command_environment(const std::vector<std::string>& ove
       if (!value) continue;  // like docker: -e NAME copies NAME only when it is set
       entry = name + "=" + value;
     }
-    std::erase_if(env, [&](const std::string& e) { return e.compare(0, name.size() + 1, name + "=") == 0; });
+    std::erase_if(
+        env, [&](const std::string& e) { return e.compare(0, name.size() + 1, name + "=") == 0; });
     env.push_back(entry);
   }
   return env;
@@ -65,8 +66,9 @@ std::string env_value(const std::vector<std::string>& env, const std::string& na
 Kernel choose_kernel(const RunOptions& options, const std::string& cache) {
   if (!options.kernel.empty()) return kernel_from_path(options.kernel);
   if (auto kernel = find_cached_kernel(cache)) return *kernel;
-  throw Error("no guest kernel: execvm's kernel has not been built on this machine",
-              "run `execvm kernel build` once (about 10 minutes on 2 cores), or pass --kernel PATH");
+  throw Error(
+      "no guest kernel: execvm's kernel has not been built on this machine",
+      "run `execvm kernel build` once (about 10 minutes on 2 cores), or pass --kernel PATH");
 }
 
 std::string find_qemu(const RunOptions& options) {
@@ -91,7 +93,8 @@ void print_failure(const RelayResult& result) {
   if (result.message.empty()) return;
   std::string text = "execvm: " + result.message + "\n";
   // The kernel's last words, when the VM itself failed: they usually say why.
-  if (result.kind == RelayResult::Kind::kVmFailed || result.kind == RelayResult::Kind::kBootTimeout) {
+  if (result.kind == RelayResult::Kind::kVmFailed ||
+      result.kind == RelayResult::Kind::kBootTimeout) {
     size_t from = result.console_tail.size() > 12 ? result.console_tail.size() - 12 : 0;
     for (size_t i = from; i < result.console_tail.size(); ++i)
       text += "execvm:   | " + result.console_tail[i] + "\n";
@@ -136,8 +139,7 @@ int run_session(const RunOptions& options, const std::vector<int>& ignored_signa
   spec.tty = options.tty == TtyMode::kAlways || (options.tty == TtyMode::kAuto && caller_tty);
   spec.stderr_tty = spec.tty && ::isatty(STDERR_FILENO);
 
-  if (!options.bare)
-    throw Error("running on the host's root is not available yet", "use --bare");
+  if (!options.bare) throw Error("running on the host's root is not available yet", "use --bare");
   spec.make_cwd = true;  // the guest has nothing of the host's tree: an empty directory stands in
   BareRootRequest bare{options.command[0], env_value(spec.env, "PATH"), spec.cwd, {}};
   for (auto& dir : split(env_value(spec.env, "LD_LIBRARY_PATH"), ':'))
@@ -163,8 +165,8 @@ int run_session(const RunOptions& options, const std::vector<int>& ignored_signa
   config.console_fd = console_qemu.get();
 
   RelayOptions relay_options;
-  relay_options.boot_timeout = options.boot_timeout.value_or(
-      accel.accel == Accel::kKvm ? kBootTimeoutKvm : kBootTimeoutTcg);
+  relay_options.boot_timeout =
+      options.boot_timeout.value_or(accel.accel == Accel::kKvm ? kBootTimeoutKvm : kBootTimeoutTcg);
   relay_options.timeout = options.timeout;
   relay_options.console_to_stderr = options.console;
   relay_options.tty = spec.tty;

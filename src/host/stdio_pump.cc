@@ -76,7 +76,9 @@ InputPump::~InputPump() {
   state_->cv.notify_all();
 }
 
-int InputPump::event_fd() const { return state_->event.get(); }
+int InputPump::event_fd() const {
+  return state_->event.get();
+}
 
 std::string InputPump::take(size_t max) {
   std::lock_guard lock(state_->mutex);
@@ -97,7 +99,9 @@ OutputPump::OutputPump(int fd) : fd_(fd), event_(make_eventfd()) {
   thread_ = std::thread([this] { run(); });
 }
 
-OutputPump::~OutputPump() { finish(); }
+OutputPump::~OutputPump() {
+  finish();
+}
 
 void OutputPump::push(std::string data) {
   if (data.empty()) return;
@@ -118,7 +122,9 @@ bool OutputPump::broken() const {
   return broken_;
 }
 
-int OutputPump::event_fd() const { return event_.get(); }
+int OutputPump::event_fd() const {
+  return event_.get();
+}
 
 void OutputPump::finish() {
   {

@@ -38,7 +38,9 @@ uint32_t measure_tsc_khz() {
   for (int i = 0; i < 3; ++i) {
     int64_t t0 = now_ns();
     uint64_t c0 = __rdtsc();
-    struct timespec wait {0, 3'000'000};
+    struct timespec wait {
+      0, 3'000'000
+    };
     nanosleep(&wait, nullptr);
     int64_t t1 = now_ns();
     uint64_t c1 = __rdtsc();

@@ -30,7 +30,8 @@ uint16_t get_u16(const char* p) {
 }
 
 bool known_type(uint8_t t) {
-  return t >= static_cast<uint8_t>(FrameType::kHello) && t <= static_cast<uint8_t>(FrameType::kError);
+  return t >= static_cast<uint8_t>(FrameType::kHello) &&
+         t <= static_cast<uint8_t>(FrameType::kError);
 }
 
 void expect_size(std::string_view payload, size_t size, const char* what) {
@@ -43,26 +44,36 @@ void expect_size(std::string_view payload, size_t size, const char* what) {
 
 const char* frame_type_name(FrameType type) {
   switch (type) {
-    case FrameType::kHello: return "hello";
-    case FrameType::kSpec: return "spec";
-    case FrameType::kData: return "data";
-    case FrameType::kEof: return "eof";
-    case FrameType::kClose: return "close";
-    case FrameType::kCredit: return "credit";
-    case FrameType::kSignal: return "signal";
-    case FrameType::kWinsize: return "winsize";
-    case FrameType::kExit: return "exit";
-    case FrameType::kAck: return "ack";
-    case FrameType::kError: return "error";
+    case FrameType::kHello:
+      return "hello";
+    case FrameType::kSpec:
+      return "spec";
+    case FrameType::kData:
+      return "data";
+    case FrameType::kEof:
+      return "eof";
+    case FrameType::kClose:
+      return "close";
+    case FrameType::kCredit:
+      return "credit";
+    case FrameType::kSignal:
+      return "signal";
+    case FrameType::kWinsize:
+      return "winsize";
+    case FrameType::kExit:
+      return "exit";
+    case FrameType::kAck:
+      return "ack";
+    case FrameType::kError:
+      return "error";
   }
   return "unknown";
 }
 
 void append_header(std::string& out, FrameType type, uint8_t stream, size_t length) {
   if (length > kMaxPayload)
-    throw ProtocolError(std::string(frame_type_name(type)) + " frame of " +
-                        std::to_string(length) + " bytes is over the limit of " +
-                        std::to_string(kMaxPayload));
+    throw ProtocolError(std::string(frame_type_name(type)) + " frame of " + std::to_string(length) +
+                        " bytes is over the limit of " + std::to_string(kMaxPayload));
   out += static_cast<char>(kMagic);
   out += static_cast<char>(type);
   out += static_cast<char>(stream);
@@ -80,7 +91,8 @@ std::optional<Frame> FrameReader::next() {
   const char* h = buffer_.data() + offset_;
   auto byte = [&](int i) { return static_cast<uint8_t>(h[i]); };
   if (byte(0) != kMagic)
-    throw ProtocolError("bad frame magic 0x" + hex(std::string_view(h, 1)) + " (stream out of sync)");
+    throw ProtocolError("bad frame magic 0x" + hex(std::string_view(h, 1)) +
+                        " (stream out of sync)");
   if (!known_type(byte(1))) throw ProtocolError("unknown frame type " + std::to_string(byte(1)));
   if (byte(2) > kStderr) throw ProtocolError("unknown stream " + std::to_string(byte(2)));
   if (byte(3) != 0) throw ProtocolError("reserved header byte is not zero");
@@ -138,7 +150,9 @@ Winsize decode_winsize(std::string_view payload) {
   return {get_u16(payload.data()), get_u16(payload.data() + 2)};
 }
 
-std::string encode_hello(const Hello& hello) { return encode_u32(hello.version) + hello.agent; }
+std::string encode_hello(const Hello& hello) {
+  return encode_u32(hello.version) + hello.agent;
+}
 
 Hello decode_hello(std::string_view payload) {
   if (payload.size() < 4) throw ProtocolError("short hello");

@@ -50,11 +50,11 @@ TEST(Frame, RejectsBadHeaders) {
     reader.feed(header);
     EXPECT_THROW(reader.next(), ProtocolError);
   };
-  rejects({'\x00', 3, 1, 0, 0, 0, 0, 0});                         // magic
-  rejects({static_cast<char>(kMagic), 0, 0, 0, 0, 0, 0, 0});      // type 0
-  rejects({static_cast<char>(kMagic), 99, 0, 0, 0, 0, 0, 0});     // unknown type
-  rejects({static_cast<char>(kMagic), 3, 7, 0, 0, 0, 0, 0});      // unknown stream
-  rejects({static_cast<char>(kMagic), 3, 1, 1, 0, 0, 0, 0});      // reserved byte
+  rejects({'\x00', 3, 1, 0, 0, 0, 0, 0});                      // magic
+  rejects({static_cast<char>(kMagic), 0, 0, 0, 0, 0, 0, 0});   // type 0
+  rejects({static_cast<char>(kMagic), 99, 0, 0, 0, 0, 0, 0});  // unknown type
+  rejects({static_cast<char>(kMagic), 3, 7, 0, 0, 0, 0, 0});   // unknown stream
+  rejects({static_cast<char>(kMagic), 3, 1, 1, 0, 0, 0, 0});   // reserved byte
 }
 
 TEST(Frame, GarbageNeverCrashes) {

@@ -20,7 +20,8 @@ std::string locate(const BareRootRequest& request) {
   std::string path = *found;
   if (path.front() != '/') path = request.cwd + "/" + path;
   struct stat st;
-  if (::stat(path.c_str(), &st) < 0) throw Error(request.command + ": No such file or directory", "", kExitNotFound);
+  if (::stat(path.c_str(), &st) < 0)
+    throw Error(request.command + ": No such file or directory", "", kExitNotFound);
   if (!S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) < 0)
     throw Error(request.command + ": Permission denied", "", kExitCannotInvoke);
   return path;
@@ -39,9 +40,15 @@ Fd build_bare_initramfs(const BareRootRequest& request) {
   add_agent_base(cpio);
   for (const auto& e : entries) {
     switch (e.kind) {
-      case HostEntry::Kind::kDirectory: cpio.add_directory(e.path); break;
-      case HostEntry::Kind::kSymlink: cpio.add_symlink(e.path, e.target); break;
-      case HostEntry::Kind::kFile: cpio.add_host_file(e.path, e.source); break;
+      case HostEntry::Kind::kDirectory:
+        cpio.add_directory(e.path);
+        break;
+      case HostEntry::Kind::kSymlink:
+        cpio.add_symlink(e.path, e.target);
+        break;
+      case HostEntry::Kind::kFile:
+        cpio.add_host_file(e.path, e.source);
+        break;
     }
   }
   // The loader's cache, so that the guest's ld.so finds each library where the host's did.

@@ -31,7 +31,8 @@ struct RunSpec {
   uint32_t gid = 0;
   std::vector<uint32_t> groups;  // supplementary groups
   uint32_t umask = 022;
-  std::vector<int> ignored_signals;  // ignored by the caller: ignored by the command too, as exec keeps them
+  std::vector<int>
+      ignored_signals;      // ignored by the caller: ignored by the command too, as exec keeps them
   bool tty = false;         // stdin and stdout on a pseudo-terminal instead of pipes
   bool stderr_tty = false;  // stderr on that terminal too
   uint16_t rows = 0, cols = 0;

@@ -7,7 +7,8 @@ namespace {
 
 TEST(RunSpec, RoundTripsByteExact) {
   RunSpec spec;
-  spec.argv = {"/bin/echo", "", "a b", "it's \"quoted\"", std::string("\xff\xfe\0x", 4), "\xc3\xa9"};
+  spec.argv = {"/bin/echo", "", "a b", "it's \"quoted\"", std::string("\xff\xfe\0x", 4),
+               "\xc3\xa9"};
   spec.env = {"PATH=/bin", std::string("BIN=\x80", 5), "EMPTY="};
   spec.cwd = "/work/d\xe9j\xe0";
   spec.make_cwd = true;
@@ -32,10 +33,11 @@ TEST(RunSpec, NonUtf8BecomesBase64Object) {
 }
 
 TEST(RunSpec, RejectsBadInput) {
-  for (auto bad : {"", "[]", "{}", "{\"argv\": []}", "{\"argv\": \"ls\"}", "{\"argv\": [1]}",
-                   "{\"argv\": [\"ls\"], \"uid\": \"0\"}", "{\"argv\": [{\"base64\": \"!!\"}]}",
-                   "{\"argv\": [\"ls\"], \"tty\": 1}", "{\"argv\": [\"ls\"], \"groups\": [-1]}",
-                   "{\"argv\": [\"ls\"], \"mounts\": [1]}", "{\"argv\": [\"ls\"], \"ignored_signals\": [0]}"})
+  for (auto bad :
+       {"", "[]", "{}", "{\"argv\": []}", "{\"argv\": \"ls\"}", "{\"argv\": [1]}",
+        "{\"argv\": [\"ls\"], \"uid\": \"0\"}", "{\"argv\": [{\"base64\": \"!!\"}]}",
+        "{\"argv\": [\"ls\"], \"tty\": 1}", "{\"argv\": [\"ls\"], \"groups\": [-1]}",
+        "{\"argv\": [\"ls\"], \"mounts\": [1]}", "{\"argv\": [\"ls\"], \"ignored_signals\": [0]}"})
     EXPECT_THROW(spec_from_json(bad), SpecError) << bad;
 }
 

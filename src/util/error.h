@@ -21,7 +21,9 @@ class Error : public std::runtime_error {
   int exit_code() const { return exit_code_; }
 
   // "WHAT: HINT", or just WHAT when there is no hint: the one line execvm prints.
-  std::string message() const { return hint_.empty() ? what() : std::string(what()) + ": " + hint_; }
+  std::string message() const {
+    return hint_.empty() ? what() : std::string(what()) + ": " + hint_;
+  }
 
  private:
   std::string hint_;

@@ -12,7 +12,8 @@
 namespace execvm {
 
 std::string cache_root() {
-  if (const char* xdg = getenv("XDG_CACHE_HOME"); xdg && *xdg == '/') return std::string(xdg) + "/execvm";
+  if (const char* xdg = getenv("XDG_CACHE_HOME"); xdg && *xdg == '/')
+    return std::string(xdg) + "/execvm";
   const char* home = getenv("HOME");
   if (!home || !*home) home = "/root";
   return std::string(home) + "/.cache/execvm";

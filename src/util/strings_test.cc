@@ -24,7 +24,8 @@ TEST(ParseMebibytes, LikeQemu) {
   EXPECT_EQ(parse_mebibytes("1G"), 1024u);
   EXPECT_EQ(parse_mebibytes("1.5G"), 1536u);
   EXPECT_EQ(parse_mebibytes("2GiB"), 2048u);
-  for (auto bad : {"", "0", "0.5", "12K", "x", "-5"}) EXPECT_EQ(parse_mebibytes(bad), std::nullopt) << bad;
+  for (auto bad : {"", "0", "0.5", "12K", "x", "-5"})
+    EXPECT_EQ(parse_mebibytes(bad), std::nullopt) << bad;
 }
 
 TEST(FormatDuration, Readable) {
@@ -53,11 +54,13 @@ TEST(Utf8, AcceptsValidRejectsInvalid) {
 }
 
 TEST(Base64, RoundTripsAndRejects) {
-  for (std::string s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff\x80", 3)})
+  for (std::string s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar",
+                                                std::string("\0\xff\x80", 3)})
     EXPECT_EQ(base64_decode(base64_encode(s)), s);
   EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
   EXPECT_EQ(base64_decode("Zg=="), "f");
-  for (auto bad : {"Zg=", "Z===", "Zm9v!mFy", "Zh=="}) EXPECT_EQ(base64_decode(bad), std::nullopt) << bad;
+  for (auto bad : {"Zg=", "Z===", "Zm9v!mFy", "Zh=="})
+    EXPECT_EQ(base64_decode(bad), std::nullopt) << bad;
 }
 
 TEST(Split, KeepsEmptyFields) {

@@ -23,14 +23,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       while (auto frame = reader.next()) {
         try {
           switch (frame->type) {
-            case FrameType::kHello: decode_hello(frame->payload); break;
-            case FrameType::kSpec: spec_from_json(frame->payload); break;
+            case FrameType::kHello:
+              decode_hello(frame->payload);
+              break;
+            case FrameType::kSpec:
+              spec_from_json(frame->payload);
+              break;
             case FrameType::kCredit:
-            case FrameType::kSignal: decode_u32(frame->payload); break;
-            case FrameType::kWinsize: decode_winsize(frame->payload); break;
-            case FrameType::kExit: decode_exit(frame->payload); break;
-            case FrameType::kError: decode_error(frame->payload); break;
-            default: break;
+            case FrameType::kSignal:
+              decode_u32(frame->payload);
+              break;
+            case FrameType::kWinsize:
+              decode_winsize(frame->payload);
+              break;
+            case FrameType::kExit:
+              decode_exit(frame->payload);
+              break;
+            case FrameType::kError:
+              decode_error(frame->payload);
+              break;
+            default:
+              break;
           }
         } catch (const ProtocolError&) {
         } catch (const SpecError&) {
