@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "host/accel.h"
 #include "host/tsc.h"
 #include "kernel/kernel.h"
@@ -84,9 +85,7 @@ int doctor_command(const std::vector<std::string>& args) {
     report.fail("qemu", "qemu-system-x86_64 is not in PATH", "apt-get install qemu-system-x86");
   }
 
-  AccelRequest request = accel_text == "kvm"   ? AccelRequest::kKvm
-                         : accel_text == "tcg" ? AccelRequest::kTcg
-                                               : AccelRequest::kAuto;
+  AccelRequest request = parse_accel_request("--accel", accel_text);
   try {
     AccelChoice choice = choose_accel(request, probe_accel());
     if (choice.accel == Accel::kKvm) {

@@ -69,6 +69,13 @@ std::string run_help() {
   return kUsage;
 }
 
+AccelRequest parse_accel_request(const std::string& option, const std::string& text) {
+  if (text == "auto") return AccelRequest::kAuto;
+  if (text == "kvm") return AccelRequest::kKvm;
+  if (text == "tcg") return AccelRequest::kTcg;
+  throw Error(option + " " + shell_quote(text) + ": unknown accelerator", "use auto, kvm or tcg");
+}
+
 ParsedRun parse_run_options(const std::vector<std::string>& args) {
   ParsedRun parsed;
   RunOptions& o = parsed.options;
@@ -119,15 +126,7 @@ ParsedRun parse_run_options(const std::vector<std::string>& args) {
   if (o.command.empty())
     throw Error("no command given", "usage: execvm [OPTIONS] [--] COMMAND [ARG...]");
 
-  if (accel == "auto") {
-    o.accel = AccelRequest::kAuto;
-  } else if (accel == "kvm") {
-    o.accel = AccelRequest::kKvm;
-  } else if (accel == "tcg") {
-    o.accel = AccelRequest::kTcg;
-  } else {
-    throw Error("--accel " + shell_quote(accel) + ": unknown accelerator", "use auto, kvm or tcg");
-  }
+  o.accel = parse_accel_request("--accel", accel);
   if (cpus < 1 || cpus > 64)
     throw Error("--cpus " + std::to_string(cpus) + ": out of range", "use 1 to 64");
   o.cpus = static_cast<unsigned>(cpus);

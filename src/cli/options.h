@@ -41,6 +41,9 @@ struct ParsedRun {
 // with a message naming the bad option.
 ParsedRun parse_run_options(const std::vector<std::string>& args);
 
+// "auto", "kvm" or "tcg" as given to OPTION. Throws Error (exit 125) for anything else.
+AccelRequest parse_accel_request(const std::string& option, const std::string& text);
+
 // The usage text of `execvm --help`.
 std::string run_help();
 
