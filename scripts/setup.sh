@@ -20,6 +20,7 @@ packages=(
   # the build
   g++ make cmake ninja-build pkg-config
   libarchive-dev libssl-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
+  libtomlplusplus-dev
   # running VMs
   qemu-system-x86
   # the guest kernel: its source and what building it needs
