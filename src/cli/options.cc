@@ -17,7 +17,16 @@ Run COMMAND in a fresh, throwaway Linux micro-VM as if it ran here: the same arg
 stdout and stderr streamed separately, the same exit status, environment, working directory
 and identity. Options stop at COMMAND; use -- when COMMAND starts with a dash.
 
-Root of the guest:
+Root of the guest (default: the host's own / read-only, under a throwaway writable layer;
+writes reach the host only in the shared directories: the work tree, i.e. the git repository
+around the working directory or else the directory itself, COMMAND's directory when COMMAND
+is a path, $TMPDIR when it is under /tmp, and each -v):
+  -v, --volume HOST[:GUEST][:ro]
+                         share the host directory HOST at GUEST (default: the same path),
+                         read-write unless :ro
+  --share-fs auto|virtiofs|9p
+                         how the host's files reach the guest; auto: virtiofs when execvm runs
+                         as root and virtiofsd is installed, else 9p
   --bare                 an initramfs holding just COMMAND, its shared libraries (or its #!
                          interpreter) and execvm's agent; the guest sees nothing else of the host
 
@@ -30,6 +39,8 @@ VM:
   --qemu PATH            the qemu-system-x86_64 to run (default: from PATH)
 
 Command:
+  --sudo                 run COMMAND as root in the guest with this environment and working
+                         directory (like sudo --preserve-env, without needing sudo here)
   -e, --env NAME[=VALUE] set NAME in the command's environment (NAME alone copies it from here)
   -w, --workdir DIR      the command's working directory (default: the current one)
   --tty auto|always|never
@@ -50,6 +61,9 @@ Exit status: COMMAND's own; 128+N when signal N killed it; 124 when --timeout ex
 be executed; 127 when COMMAND was not found.
 
 Examples:
+  execvm -- make test
+  go test -exec execvm ./...
+  execvm --sudo -v /data:/data:ro -- ./tool /data/in
   execvm --bare -- /bin/echo hello
   printf abc | execvm --bare -- wc -c
   execvm --bare --timeout 10s -- sh -c 'echo out; echo err >&2; exit 3'
@@ -76,17 +90,28 @@ AccelRequest parse_accel_request(const std::string& option, const std::string& t
   throw Error(option + " " + shell_quote(text) + ": unknown accelerator", "use auto, kvm or tcg");
 }
 
+ShareFs parse_share_fs(const std::string& option, const std::string& text) {
+  if (text == "auto") return ShareFs::kAuto;
+  if (text == "virtiofs") return ShareFs::kVirtiofs;
+  if (text == "9p") return ShareFs::k9p;
+  throw Error(option + " " + shell_quote(text) + ": unknown filesystem",
+              "use auto, virtiofs or 9p");
+}
+
 ParsedRun parse_run_options(const std::vector<std::string>& args) {
   ParsedRun parsed;
   RunOptions& o = parsed.options;
   CLI::App app{"execvm"};
   app.set_help_flag();  // our own text
   bool help = false, version = false;
-  std::string accel = "auto", memory, timeout, boot_timeout, tty = "auto";
+  std::string accel = "auto", share_fs = "auto", memory, timeout, boot_timeout, tty = "auto";
   int cpus = 1;
   app.add_flag("-h,--help", help);
   app.add_flag("--version", version);
   app.add_flag("--bare", o.bare);
+  app.add_option("-v,--volume", o.volumes)->allow_extra_args(false);
+  app.add_option("--share-fs", share_fs);
+  app.add_flag("--sudo", o.sudo);
   app.add_option("--kernel", o.kernel);
   app.add_option("--accel", accel);
   app.add_option("--cpus", cpus);
@@ -127,6 +152,10 @@ ParsedRun parse_run_options(const std::vector<std::string>& args) {
     throw Error("no command given", "usage: execvm [OPTIONS] [--] COMMAND [ARG...]");
 
   o.accel = parse_accel_request("--accel", accel);
+  o.share_fs = parse_share_fs("--share-fs", share_fs);
+  if (o.bare && !o.volumes.empty())
+    throw Error("--bare and -v do not go together: a bare guest has none of the host's files",
+                "drop --bare to run on the host's root");
   if (cpus < 1 || cpus > 64)
     throw Error("--cpus " + std::to_string(cpus) + ": out of range", "use 1 to 64");
   o.cpus = static_cast<unsigned>(cpus);

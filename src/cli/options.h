@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "host/accel.h"
+#include "host/shares.h"
 
 namespace execvm {
 
@@ -16,6 +17,9 @@ enum class TtyMode { kAuto, kAlways, kNever };
 struct RunOptions {
   std::vector<std::string> command;  // COMMAND [ARG...], exactly as given
   bool bare = false;
+  std::vector<std::string> volumes;  // -v HOST[:GUEST][:ro|:rw]
+  ShareFs share_fs = ShareFs::kAuto;
+  bool sudo = false;
   std::string kernel;  // --kernel PATH, empty: execvm's own from the cache
   AccelRequest accel = AccelRequest::kAuto;
   unsigned cpus = 1;
@@ -43,6 +47,9 @@ ParsedRun parse_run_options(const std::vector<std::string>& args);
 
 // "auto", "kvm" or "tcg" as given to OPTION. Throws Error (exit 125) for anything else.
 AccelRequest parse_accel_request(const std::string& option, const std::string& text);
+
+// "auto", "virtiofs" or "9p" as given to OPTION. Throws Error (exit 125) for anything else.
+ShareFs parse_share_fs(const std::string& option, const std::string& text);
 
 // The usage text of `execvm --help`.
 std::string run_help();

@@ -11,6 +11,7 @@
 
 #include "guest/channel.h"
 #include "guest/relay.h"
+#include "guest/root.h"
 #include "guest/spawn.h"
 #include "guest/system.h"
 #include "protocol/frame.h"
@@ -68,6 +69,7 @@ void set_hostname(const std::string& name) {
       throw protocol::ProtocolError(std::string("expected a spec frame, got ") +
                                     protocol::frame_type_name(frame.type));
     RunSpec spec = spec_from_json(frame.payload);
+    enter_root(spec);
     set_realtime(spec.realtime_ns);
     set_hostname(spec.hostname);
 

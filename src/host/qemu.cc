@@ -28,8 +28,14 @@ std::vector<std::string> qemu_argv(const VmConfig& c) {
   // A no-ACPI kernel finds virtio-mmio devices on its command line, which QEMU fills in only
   // with acpi=off; an ACPI kernel finds them in the ACPI tables (NOTES.md). The RTC stays:
   // without it the guest's boot took a second longer under TCG (measured).
-  argv.insert(argv.end(), {"-machine", std::string("microvm,acpi=") +
-                                           (c.kernel_acpi ? "on" : "off") + ",x-option-roms=off"});
+  std::string machine =
+      std::string("microvm,acpi=") + (c.kernel_acpi ? "on" : "off") + ",x-option-roms=off";
+  if (c.shared_memory) {
+    machine += ",memory-backend=mem";
+    argv.insert(argv.end(), {"-object", "memory-backend-memfd,id=mem,size=" +
+                                            std::to_string(c.memory_mib) + "M,share=on"});
+  }
+  argv.insert(argv.end(), {"-machine", machine});
   if (c.accel == Accel::kKvm) {
     argv.insert(argv.end(), {"-accel", "kvm", "-cpu", "host"});
   } else {
@@ -51,6 +57,7 @@ std::vector<std::string> qemu_argv(const VmConfig& c) {
                "socket,id=channel,fd=" + std::to_string(c.channel_fd), "-device",
                std::string("virtserialport,chardev=channel,name=") + protocol::kPortName});
   argv.insert(argv.end(), {"-device", "virtio-rng-device"});
+  argv.insert(argv.end(), c.devices.begin(), c.devices.end());
   return argv;
 }
 

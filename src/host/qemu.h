@@ -22,6 +22,9 @@ struct VmConfig {
   bool verbose_console = false;  // the kernel logs at its normal level instead of quiet
   int console_fd = -1;           // a connected socket for the serial console (inherited by QEMU)
   int channel_fd = -1;  // a connected socket for the agent's virtio-serial port (inherited)
+  // The guest's RAM in a shared memfd, which vhost-user devices (virtiofs) need.
+  bool shared_memory = false;
+  std::vector<std::string> devices;  // further QEMU arguments: the filesystems' devices
 };
 
 // The kernel command line for CONFIG.

@@ -1,6 +1,7 @@
 #include "host/session.h"
 
 #include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -12,11 +13,14 @@
 #include "host/accel.h"
 #include "host/qemu.h"
 #include "host/relay.h"
+#include "host/shares.h"
 #include "host/terminal.h"
 #include "host/tsc.h"
 #include "host/vm.h"
 #include "kernel/kernel.h"
 #include "root/bare.h"
+#include "root/base.h"
+#include "root/host_root.h"
 #include "util/error.h"
 #include "util/paths.h"
 #include "util/strings.h"
@@ -102,6 +106,24 @@ void print_failure(const RelayResult& result) {
   write_all(STDERR_FILENO, text);
 }
 
+// --sudo: root in the guest with the caller's environment, as `sudo --preserve-env` does it.
+void become_root(RunSpec& spec) {
+  std::string user;
+  if (struct passwd* pw = ::getpwuid(spec.uid)) user = pw->pw_name;
+  auto set = [&](const std::string& name, const std::string& value) {
+    std::erase_if(spec.env, [&](const std::string& e) { return starts_with(e, name + "="); });
+    spec.env.push_back(name + "=" + value);
+  };
+  set("SUDO_UID", std::to_string(spec.uid));
+  set("SUDO_GID", std::to_string(spec.gid));
+  if (!user.empty()) set("SUDO_USER", user);
+  set("USER", "root");
+  set("LOGNAME", "root");
+  spec.uid = 0;
+  spec.gid = 0;
+  spec.groups = {0};
+}
+
 }  // namespace
 
 std::vector<int> prepare_process_signals() {
@@ -139,12 +161,26 @@ int run_session(const RunOptions& options, const std::vector<int>& ignored_signa
   spec.tty = options.tty == TtyMode::kAlways || (options.tty == TtyMode::kAuto && caller_tty);
   spec.stderr_tty = spec.tty && ::isatty(STDERR_FILENO);
 
-  if (!options.bare) throw Error("running on the host's root is not available yet", "use --bare");
-  spec.make_cwd = true;  // the guest has nothing of the host's tree: an empty directory stands in
-  BareRootRequest bare{options.command[0], env_value(spec.env, "PATH"), spec.cwd, {}};
-  for (auto& dir : split(env_value(spec.env, "LD_LIBRARY_PATH"), ':'))
-    if (!dir.empty()) bare.ld_library_path.push_back(dir);
-  Fd initrd = build_bare_initramfs(bare);
+  // A -w directory the guest lacks is made, in the guest only (a bare guest has none at all).
+  spec.make_cwd = true;
+  if (options.sudo) become_root(spec);
+
+  Fd initrd;
+  std::optional<HostFilesystems> filesystems;
+  ShareFsChoice share_fs;
+  if (options.bare) {
+    BareRootRequest bare{options.command[0], env_value(spec.env, "PATH"), spec.cwd, {}};
+    for (auto& dir : split(env_value(spec.env, "LD_LIBRARY_PATH"), ':'))
+      if (!dir.empty()) bare.ld_library_path.push_back(dir);
+    initrd = build_bare_initramfs(bare);
+  } else {
+    ShareRequest request{spec.cwd, options.command[0], env_value(spec.env, "TMPDIR"),
+                         options.volumes, current_directory()};
+    std::vector<Share> shares = plan_shares(request);
+    share_fs = choose_share_fs(options.share_fs);
+    initrd = build_agent_initramfs();
+    filesystems.emplace(share_fs, shares);
+  }
 
   Kernel kernel = choose_kernel(options, cache);
   AccelChoice accel = choose_accel(options.accel, probe_accel());
@@ -163,6 +199,11 @@ int run_session(const RunOptions& options, const std::vector<int>& ignored_signa
   auto [console, console_qemu] = socket_pair();
   config.channel_fd = channel_qemu.get();
   config.console_fd = console_qemu.get();
+  std::vector<int> inherit = {initrd.get()};
+  if (filesystems) {
+    filesystems->configure(config, spec);
+    for (int fd : filesystems->qemu_fds()) inherit.push_back(fd);
+  }
 
   RelayOptions relay_options;
   relay_options.boot_timeout =
@@ -171,10 +212,11 @@ int run_session(const RunOptions& options, const std::vector<int>& ignored_signa
   relay_options.console_to_stderr = options.console;
   relay_options.tty = spec.tty;
 
-  Vm vm(config, {initrd.get()});
+  Vm vm(config, inherit);
   channel_qemu.reset();
   console_qemu.reset();
   initrd.reset();
+  if (filesystems) filesystems->close_qemu_fds();
   RelayResult result;
   {
     RawTerminal raw(spec.tty ? STDIN_FILENO : -1);
@@ -184,10 +226,11 @@ int run_session(const RunOptions& options, const std::vector<int>& ignored_signa
   if (options.stats) {
     char line[256];
     snprintf(line, sizeof line,
-             "execvm: accel %s, boot %.3fs, command done %.3fs, end %.3fs, QEMU peak RSS %ld MiB, "
-             "exit %d\n",
-             accel_name(accel.accel), result.boot_seconds, result.exit_seconds, result.run_seconds,
-             vm.max_rss_kib() / 1024, result.exit_code);
+             "execvm: accel %s, root %s, boot %.3fs, command done %.3fs, end %.3fs, QEMU peak RSS "
+             "%ld MiB, exit %d\n",
+             accel_name(accel.accel), options.bare ? "bare" : share_fs_name(share_fs.fs),
+             result.boot_seconds, result.exit_seconds, result.run_seconds, vm.max_rss_kib() / 1024,
+             result.exit_code);
     write_all(STDERR_FILENO, line);
   }
   return result.exit_code;

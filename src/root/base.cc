@@ -21,4 +21,12 @@ Fd make_initramfs_memfd() {
   return fd;
 }
 
+Fd build_agent_initramfs() {
+  Fd memfd = make_initramfs_memfd();
+  CpioWriter cpio(memfd.get());
+  add_agent_base(cpio);
+  cpio.finish();
+  return memfd;
+}
+
 }  // namespace execvm

@@ -12,4 +12,7 @@ void add_agent_base(CpioWriter& cpio);
 // An empty memfd for an initramfs (its fd is what QEMU is given, as /proc/self/fd/N).
 Fd make_initramfs_memfd();
 
+// An initramfs holding only the agent's base, for roots that come from elsewhere.
+Fd build_agent_initramfs();
+
 }  // namespace execvm

@@ -51,17 +51,32 @@ void read_bool(const json& j, const char* field, bool& out) {
   out = j[field].get<bool>();
 }
 
+json mount_to_json(const MountSpec& m) {
+  return {{"source", bytes_to_json(m.source)},
+          {"target", bytes_to_json(m.target)},
+          {"fstype", m.fstype},
+          {"options", m.options},
+          {"readonly", m.readonly}};
+}
+
+MountSpec mount_from_json(const json& m, const std::string& field) {
+  if (!m.is_object()) throw SpecError(field + ": expected objects");
+  MountSpec mount;
+  mount.source = bytes_from_json(m.value("source", json("")), field + ".source");
+  mount.target = bytes_from_json(m.value("target", json("")), field + ".target");
+  if (!m.value("fstype", json("")).is_string() || !m.value("options", json("")).is_string())
+    throw SpecError(field + ": fstype and options must be strings");
+  mount.fstype = m.value("fstype", "");
+  mount.options = m.value("options", "");
+  read_bool(m, "readonly", mount.readonly);
+  return mount;
+}
+
 }  // namespace
 
 std::string spec_to_json(const RunSpec& spec) {
   json mounts = json::array();
-  for (const auto& m : spec.mounts) {
-    mounts.push_back({{"source", bytes_to_json(m.source)},
-                      {"target", bytes_to_json(m.target)},
-                      {"fstype", m.fstype},
-                      {"options", m.options},
-                      {"readonly", m.readonly}});
-  }
+  for (const auto& m : spec.mounts) mounts.push_back(mount_to_json(m));
   json j = {
       {"argv", byte_list(spec.argv)},
       {"env", byte_list(spec.env)},
@@ -80,6 +95,7 @@ std::string spec_to_json(const RunSpec& spec) {
       {"realtime_ns", spec.realtime_ns},
       {"mounts", mounts},
   };
+  if (!spec.root.fstype.empty()) j["root"] = mount_to_json(spec.root);
   return j.dump();
 }
 
@@ -124,19 +140,9 @@ RunSpec spec_from_json(std::string_view text) {
     read_number(j, "realtime_ns", spec.realtime_ns);
     if (j.contains("mounts")) {
       if (!j["mounts"].is_array()) throw SpecError("mounts: expected a list");
-      for (const auto& m : j["mounts"]) {
-        if (!m.is_object()) throw SpecError("mounts: expected objects");
-        MountSpec mount;
-        mount.source = bytes_from_json(m.value("source", json("")), "mounts.source");
-        mount.target = bytes_from_json(m.value("target", json("")), "mounts.target");
-        if (!m.value("fstype", json("")).is_string() || !m.value("options", json("")).is_string())
-          throw SpecError("mounts: fstype and options must be strings");
-        mount.fstype = m.value("fstype", "");
-        mount.options = m.value("options", "");
-        read_bool(m, "readonly", mount.readonly);
-        spec.mounts.push_back(std::move(mount));
-      }
+      for (const auto& m : j["mounts"]) spec.mounts.push_back(mount_from_json(m, "mounts"));
     }
+    if (j.contains("root")) spec.root = mount_from_json(j["root"], "root");
   } catch (const json::exception& e) {
     throw SpecError(std::string("bad run spec: ") + e.what());
   }

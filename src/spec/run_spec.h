@@ -14,9 +14,9 @@ namespace execvm {
 // One filesystem the agent mounts before it runs the command (used by the host-root, image and
 // disk roots; the bare root needs none).
 struct MountSpec {
-  std::string source;  // a 9p/virtiofs tag, a disk serial or a device path
+  std::string source;  // a 9p/virtiofs tag; for "bind", a path in the root's lower layer
   std::string target;  // absolute path in the guest
-  std::string fstype;  // "9p", "virtiofs", "ext4", "tmpfs", ...
+  std::string fstype;  // "9p", "virtiofs", "bind" (of the root share, bypassing the overlay), ...
   std::string options;
   bool readonly = false;
   bool operator==(const MountSpec&) const = default;
@@ -38,6 +38,12 @@ struct RunSpec {
   uint16_t rows = 0, cols = 0;
   std::string hostname = "execvm";
   int64_t realtime_ns = 0;  // the host's clock when the spec was made; the guest sets its own
+  // The guest's /: ROOT mounted read-only as the lower layer of an overlay whose upper layer is
+  // a tmpfs, so the guest writes anywhere and none of it leaves the VM. An empty fstype keeps
+  // the initramfs as the root (the bare mode).
+  MountSpec root;
+  // Mounted over the root in order (parents before children), after the guest's own /proc,
+  // /sys, /dev, /tmp and /run: the shares that write through to the host.
   std::vector<MountSpec> mounts;
   bool operator==(const RunSpec&) const = default;
 };

@@ -21,7 +21,9 @@ TEST(RunSpec, RoundTripsByteExact) {
   spec.rows = 40;
   spec.cols = 120;
   spec.realtime_ns = 1700000000123456789;
-  spec.mounts = {{"root", "/", "virtiofs", "", true}};
+  spec.root = {"root", "/", "virtiofs", "", true};
+  spec.mounts = {{"/home/u/src", "/home/u/src", "bind", "", false},
+                 {"share1", "/data", "9p", "trans=virtio,cache=mmap", true}};
   RunSpec back = spec_from_json(spec_to_json(spec));
   EXPECT_EQ(back, spec);
 }

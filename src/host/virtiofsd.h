@@ -1,0 +1,38 @@
+// Virtiofsd: the daemon that serves the host's / to one VM over virtiofs, read-only but for
+// the shares that write through. It runs in a mount namespace of its own in which every mount
+// is read-only except the writable shares, so even the guest's root cannot write elsewhere.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/fd.h"
+
+namespace execvm {
+
+// The virtiofsd binary of this machine: QEMU's own (/usr/lib/qemu/virtiofsd, /usr/libexec/...)
+// or one in PATH. nullopt when there is none.
+std::optional<std::string> find_virtiofsd();
+
+class Virtiofsd {
+ public:
+  // Starts BINARY serving / on SOCKET (a listening socket whose one connection is QEMU's)
+  // with the directories WRITABLE writable. Throws Error when it cannot be set up.
+  Virtiofsd(const std::string& binary, const std::vector<std::string>& writable, int socket);
+  ~Virtiofsd();
+  Virtiofsd(const Virtiofsd&) = delete;
+  Virtiofsd& operator=(const Virtiofsd&) = delete;
+
+  // What it has said on stderr so far (it says something only when it fails, and when QEMU
+  // goes away).
+  std::string messages() const;
+
+ private:
+  pid_t pid_ = -1;
+  Fd stderr_;
+};
+
+}  // namespace execvm

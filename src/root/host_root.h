@@ -1,0 +1,49 @@
+// The host-root mode's plan: which host directories the guest shares read-write (or read-only,
+// for `-v ...:ro`) at which paths, on top of the host's / that it sees read-only. Pure
+// decisions over the host's filesystem; the devices that carry them are the host's business.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace execvm {
+
+struct Share {
+  std::string host;   // an absolute, canonical host directory
+  std::string guest;  // where the guest sees it (absolute)
+  bool readonly = false;
+  std::string reason;  // why it is shared: "work tree", "program", "TMPDIR", "-v"
+  bool operator==(const Share&) const = default;
+};
+
+struct ShareRequest {
+  std::string cwd;                   // the command's working directory
+  std::string program;               // argv[0] as given
+  std::string tmpdir;                // TMPDIR in the command's environment, may be empty
+  std::vector<std::string> volumes;  // -v HOST[:GUEST][:ro|:rw], in order
+  std::string volume_base;           // what a relative HOST of -v is relative to
+};
+
+// The git work tree containing DIR (the nearest directory with a .git entry), or DIR itself
+// when it is in none. DIR must be absolute.
+std::string find_work_tree(const std::string& dir);
+
+// Whether DIR is the host's system tree (/, /usr, /etc, /var, ... or under them): never
+// shared on its own account, only when -v names it.
+bool is_system_directory(const std::string& dir);
+
+// Parses one -v HOST[:GUEST][:ro|:rw] with HOST relative to BASE. Throws Error (exit 125) when
+// HOST is not an existing directory, or GUEST is not absolute.
+Share parse_volume(const std::string& volume, const std::string& base);
+
+// The shares for REQUEST, parents before children:
+// - the work tree of the command's cwd;
+// - the program's directory when argv[0] names a path outside the system tree (under /tmp:
+//   its top directory there, Go's work directory);
+// - TMPDIR when it is under /tmp (the guest's /tmp is its own);
+// - every -v volume.
+// A share inside another one with the same mapping and mode is left out; a -v volume replaces
+// an automatic share of the same path. Throws Error for a bad -v.
+std::vector<Share> plan_shares(const ShareRequest& request);
+
+}  // namespace execvm

@@ -1,0 +1,125 @@
+#include "root/host_root.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "initramfs/testing.h"
+#include "util/error.h"
+
+namespace execvm {
+namespace {
+
+using testing::TempDir;
+
+std::string real(const std::string& path) {
+  char* r = ::realpath(path.c_str(), nullptr);
+  std::string out = r ? r : "";
+  free(r);
+  return out;
+}
+
+TEST(HostRoot, WorkTreeIsTheGitRootOrTheDirectoryItself) {
+  TempDir t;
+  std::string repo = real(t.mkdir("repo"));
+  t.mkdir("repo/.git");
+  t.mkdir("repo/a");
+  t.mkdir("repo/a/b");
+  EXPECT_EQ(find_work_tree(repo + "/a/b"), repo);
+  EXPECT_EQ(find_work_tree(repo), repo);
+  // A .git file (a linked work tree or a submodule) marks one too.
+  t.mkdir("repo/a/sub");
+  t.write("repo/a/sub/.git", "gitdir: ../../.git/modules/sub\n");
+  EXPECT_EQ(find_work_tree(repo + "/a/sub"), repo + "/a/sub");
+  std::string plain = real(t.mkdir("plain"));
+  EXPECT_EQ(find_work_tree(plain), plain);
+}
+
+TEST(HostRoot, SystemDirectories) {
+  for (const char* d : {"/", "/usr", "/usr/bin", "/etc", "/var/lib/x", "/lib64", "/tmp", "/home"})
+    EXPECT_TRUE(is_system_directory(d)) << d;
+  for (const char* d : {"/home/me/src", "/tmp/go-build1", "/srvx", "/usrlocal", "/work"})
+    EXPECT_FALSE(is_system_directory(d)) << d;
+}
+
+TEST(HostRoot, Volumes) {
+  TempDir t;
+  std::string data = real(t.mkdir("data"));
+  Share s = parse_volume(data + ":/in:ro", "/");
+  EXPECT_EQ(s, (Share{data, "/in", true, "-v"}));
+  s = parse_volume("data", real(t.path()));
+  EXPECT_EQ(s, (Share{data, data, false, "-v"}));
+  EXPECT_EQ(parse_volume(data + ":rw", "/"), (Share{data, data, false, "-v"}));
+  EXPECT_EQ(parse_volume(data + ":/in/", "/").guest, "/in");
+  t.write("file", "x");
+  for (std::string bad : {std::string(""), data + ":relative", t / "missing", t / "file",
+                          data + ":/", data + ":/a:/b:ro"}) {
+    try {
+      parse_volume(bad, "/");
+      ADD_FAILURE() << "accepted -v " << bad;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("-v "), std::string::npos) << e.what();
+      EXPECT_EQ(e.exit_code(), kExitFailure);
+    }
+  }
+}
+
+TEST(HostRoot, PlanSharesTheWorkTreeTheProgramAndTmpdir) {
+  TempDir t;
+  std::string top = real(t.path());
+  t.mkdir("repo");
+  t.mkdir("repo/.git");
+  t.mkdir("repo/pkg");
+  t.mkdir("out");
+  t.mkdir("tmp");
+  ShareRequest r;
+  r.cwd = top + "/repo/pkg";
+  r.program = top + "/out/tool";
+  r.volume_base = r.cwd;
+  std::vector<Share> shares = plan_shares(r);
+  // The test's directory is under /tmp: the program's share is its top directory there,
+  // which holds the work tree too.
+  std::string tmp_top = top.substr(0, top.find('/', 5));
+  ASSERT_EQ(shares.size(), 1u);
+  EXPECT_EQ(shares[0], (Share{tmp_top, tmp_top, false, "program"}));
+
+  r.program = "tool";  // found through PATH: nothing of its own to share
+  r.tmpdir = top + "/tmp";
+  shares = plan_shares(r);
+  ASSERT_EQ(shares.size(), 2u);
+  EXPECT_EQ(shares[0], (Share{top + "/repo", top + "/repo", false, "work tree"}));
+  EXPECT_EQ(shares[1], (Share{top + "/tmp", top + "/tmp", false, "TMPDIR"}));
+
+  r.program = "/usr/bin/env";  // the system's: never shared on its own account
+  r.tmpdir = "/tmp";           // the guest's /tmp is its own
+  shares = plan_shares(r);
+  ASSERT_EQ(shares.size(), 1u);
+  EXPECT_EQ(shares[0].reason, "work tree");
+}
+
+TEST(HostRoot, VolumesReplaceAutomaticSharesAndParentsComeFirst) {
+  TempDir t;
+  std::string top = real(t.path());
+  t.mkdir("repo");
+  t.mkdir("repo/.git");
+  t.mkdir("repo/data");
+  t.mkdir("other");
+  ShareRequest r;
+  r.cwd = top + "/repo";
+  r.program = "tool";
+  r.volume_base = r.cwd;
+  r.volumes = {"data:ro", top + "/repo:" + top + "/repo:ro", "../other:/mnt/o"};
+  std::vector<Share> shares = plan_shares(r);
+  ASSERT_EQ(shares.size(), 3u);
+  EXPECT_EQ(shares[0], (Share{top + "/other", "/mnt/o", false, "-v"}));
+  EXPECT_EQ(shares[1], (Share{top + "/repo", top + "/repo", true, "-v"}));
+  EXPECT_EQ(shares[2], (Share{top + "/repo/data", top + "/repo/data", true, "-v"}));
+  // A later volume at the same guest path hides an earlier one.
+  r.volumes = {"data:/d", "../other:/d"};
+  shares = plan_shares(r);
+  ASSERT_EQ(shares.size(), 2u);
+  EXPECT_EQ(shares[0], (Share{top + "/other", "/d", false, "-v"}));
+  EXPECT_EQ(shares[1].reason, "work tree");
+}
+
+}  // namespace
+}  // namespace execvm
