@@ -9,9 +9,13 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/settings.h"
+#include "config/project_file.h"
 #include "host/accel.h"
+#include "host/shares.h"
 #include "host/tsc.h"
 #include "kernel/kernel.h"
+#include "root/host_root.h"
 #include "util/error.h"
 #include "util/paths.h"
 #include "util/strings.h"
@@ -69,8 +73,11 @@ int doctor_command(const std::vector<std::string>& args) {
   if (help) {
     std::cout << "usage: execvm doctor [--kernel PATH] [--accel auto|kvm|tcg] [--no-boot]\n\n"
                  "Checks what execvm needs on this host (QEMU, the accelerator, the guest kernel,\n"
-                 "the cache) and says how to fix what is missing; then boots one VM running\n"
-                 "/bin/true (skip with --no-boot). Exits 1 when execvm cannot run here.\n";
+                 "the cache) and says how to fix what is missing; shows the settings a run in\n"
+                 "this directory would use and where each comes from (the command line, the\n"
+                 "project file .execvm.toml, the defaults), how the host's files reach the guest\n"
+                 "and what is shared; then boots one VM running /bin/true (skip with --no-boot).\n"
+                 "Exits 1 when execvm cannot run here.\n";
     return 0;
   }
   Report report;
@@ -145,20 +152,55 @@ int doctor_command(const std::vector<std::string>& args) {
     report.fail("cache", e.what(), "set XDG_CACHE_HOME to a writable directory");
   }
 
+  // What a run here would use: the project file, the host's files, the shares.
+  RunOptions settings;
+  settings.kernel = kernel_path;
+  settings.accel = request;
+  if (!kernel_path.empty()) settings.origins["kernel"] = "command line";
+  if (request != AccelRequest::kAuto) settings.origins["accel"] = "command line";
+  try {
+    apply_project_file(settings);
+    report.info("project file", settings.project_file.empty()
+                                    ? std::string("none (") + kProjectFileName +
+                                          " in this directory or its git work tree)"
+                                    : settings.project_file);
+    for (const auto& [setting, origin] : describe_settings(settings))
+      report.info("setting", setting + " (" + origin + ")");
+  } catch (const Error& e) {
+    report.fail("project file", e.what(), e.hint());
+  }
+  try {
+    ShareFsChoice fs = choose_share_fs(settings.share_fs);
+    report.ok("host files", std::string("over ") + share_fs_name(fs.fs) + " (" + fs.why + ")");
+    ShareRequest shares{current_directory(), "", getenv("TMPDIR") ? getenv("TMPDIR") : "",
+                        settings.volumes, current_directory()};
+    for (const auto& share : plan_shares(shares))
+      report.info("share", share.host + (share.guest == share.host ? "" : " at " + share.guest) +
+                               (share.readonly ? " read-only" : " read-write") + " (" +
+                               share.reason + ")");
+  } catch (const Error& e) {
+    report.fail("host files", e.what(), e.hint());
+  }
+
   if (!no_boot && !report.failed()) {
-    std::vector<std::string> boot = {"/proc/self/exe", "--bare", "--accel", accel_text};
-    if (!kernel_path.empty()) boot.insert(boot.end(), {"--kernel", kernel_path});
-    boot.insert(boot.end(), {"--", "true"});
-    auto start = std::chrono::steady_clock::now();
-    auto result = run_capture(boot, true);
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    char detail[96];
-    snprintf(detail, sizeof detail, "execvm --bare -- true ran in %.2fs", seconds);
-    if (result.status == 0) {
-      report.ok("boot", detail);
-    } else {
-      report.fail("boot", "execvm --bare -- true failed: " + first_line(result.output),
+    // The default mode first; when it fails, the bare one says whether the VM itself works.
+    for (bool bare : {false, true}) {
+      std::vector<std::string> boot = {"/proc/self/exe", "--accel", accel_text};
+      if (bare) boot.push_back("--bare");
+      if (!kernel_path.empty()) boot.insert(boot.end(), {"--kernel", kernel_path});
+      boot.insert(boot.end(), {"--", "true"});
+      std::string what = bare ? "execvm --bare -- true" : "execvm -- true";
+      auto start = std::chrono::steady_clock::now();
+      auto result = run_capture(boot, true);
+      double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      char detail[96];
+      snprintf(detail, sizeof detail, "%s ran in %.2fs", what.c_str(), seconds);
+      if (result.status == 0) {
+        report.ok("boot", detail);
+        break;
+      }
+      report.fail("boot", what + " failed: " + first_line(result.output),
                   "run it with --console to see the guest kernel's log");
     }
   }

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/settings.h"
 #include "host/session.h"
 #include "util/error.h"
 #include "util/sys.h"
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
       write_all(STDOUT_FILENO, *parsed.output);
       return parsed.status;
     }
+    apply_project_file(parsed.options);
     std::vector<int> ignored = prepare_process_signals();
     return run_session(parsed.options, ignored);
   } catch (const Error& e) {

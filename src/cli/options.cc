@@ -141,6 +141,11 @@ ParsedRun parse_run_options(const std::vector<std::string>& args) {
     return parsed;
   }
 
+  for (const char* name : {"kernel", "accel", "cpus", "memory", "share-fs", "sudo", "timeout"})
+    if (app.count(std::string("--") + name)) o.origins[name] = "command line";
+  for (const auto& v : o.volumes) o.origins["volume " + v] = "command line";
+  for (const auto& e : o.env) o.origins["env " + e] = "command line";
+
   o.command = app.remaining();
   if (!o.command.empty() && o.command.front() == "--") {
     o.command.erase(o.command.begin());

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,10 @@ struct RunOptions {
   TtyMode tty = TtyMode::kAuto;
   bool stats = false;
   std::string qemu;  // --qemu PATH, empty: qemu-system-x86_64 from PATH
+  // Where each setting that is not a default came from: "command line" or "FILE:LINE", by
+  // option name ("cpus", "share-fs", ...; "volume V" and "env E" for each of those).
+  std::map<std::string, std::string> origins;
+  std::string project_file;  // the .execvm.toml read, if any
 };
 
 // What parsing asked for: run a command, or print help/version text and exit with STATUS.

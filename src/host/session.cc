@@ -35,12 +35,6 @@ namespace {
 constexpr std::chrono::milliseconds kBootTimeoutTcg{30'000};
 constexpr std::chrono::milliseconds kBootTimeoutKvm{10'000};
 
-std::string current_directory() {
-  char buf[4096];
-  if (!::getcwd(buf, sizeof buf)) throw_errno("cannot read the current directory");
-  return buf;
-}
-
 // The caller's environment with -e NAME=VALUE / -e NAME applied, in order.
 std::vector<std::string> command_environment(const std::vector<std::string>& overrides) {
   std::vector<std::string> env;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -83,6 +84,12 @@ Virtiofsd::Virtiofsd(const std::string& binary, const std::vector<std::string>& 
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
+    // One open file per host file the guest holds: as many as it may have.
+    struct rlimit files;
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0) {
+      files.rlim_cur = files.rlim_max;
+      ::setrlimit(RLIMIT_NOFILE, &files);
+    }
     if (::unshare(CLONE_NEWNS) < 0) child_fail(fail, 1);
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) child_fail(fail, 2);
     // Copies of the writable shares are taken before / turns read-only, then put back on top.

@@ -19,6 +19,12 @@ std::string cache_root() {
   return std::string(home) + "/.cache/execvm";
 }
 
+std::string current_directory() {
+  char buf[4096];
+  if (!::getcwd(buf, sizeof buf)) throw_errno("cannot read the current directory");
+  return buf;
+}
+
 void make_dirs(const std::string& dir) {
   if (dir.empty()) return;
   struct stat st;

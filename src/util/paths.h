@@ -9,6 +9,9 @@ namespace execvm {
 // $XDG_CACHE_HOME/execvm, else $HOME/.cache/execvm (not created here).
 std::string cache_root();
 
+// The working directory. Throws Error when it cannot be read (it was removed, say).
+std::string current_directory();
+
 // Creates DIR and its missing parents (mode 0755). Throws Error naming DIR on failure.
 void make_dirs(const std::string& dir);
 
