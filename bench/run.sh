@@ -8,6 +8,9 @@
 #              from Debian's archive into the cache), both under the same QEMU arguments
 #   3. stdout: MB/s of a 256 MiB transfer out of the guest  vs  the same bytes through cat here
 #   4. memory: QEMU's peak RSS for a 256 MiB guest running /bin/true (execvm --stats)
+#   5. host root: execvm -- /bin/true over virtiofs and over 9p  vs  execvm --bare -- /bin/true
+#   6. metadata: git status and find in a shared tree of 20,000 files: the host, virtiofs, 9p
+#              (bench/fs.sh)
 #
 # usage: bench/run.sh [EXECVM]      (default build/execvm; RUNS=N for more or fewer runs)
 # Needs hyperfine, gcc, cpio and python3 (scripts/setup.sh installs them).
@@ -106,3 +109,17 @@ rss=$("$EXECVM" --bare --memory 256M --stats -- /bin/true 2>&1 | sed -n 's/.*QEM
 base_rss=$( { /usr/bin/time -f '%M' sh -c "$(bare_boot "$KERNEL" off "$noapic" | sed 's/-m 512M/-m 256M/')" ; } 2>&1 | tail -1)
 echo "   execvm                        $rss MiB"
 echo "   bare QEMU boot (baseline)     $((base_rss / 1024)) MiB"
+
+echo
+echo "5. host root: execvm -- /bin/true vs execvm --bare -- /bin/true ($RUNS runs each)"
+for fs in virtiofs 9p; do
+  read -r run base r < <(python3 paired.py "$RUNS" "$EXECVM --share-fs $fs -- /bin/true" \
+    "$EXECVM --bare -- /bin/true")
+  echo "   execvm --bare -- /bin/true (baseline)   median $(ms "$base")"
+  echo "   execvm --share-fs $fs -- /bin/true$( [ $fs = 9p ] && echo "      " || echo " ")median $(ms "$run")"
+  echo "   ratio                                   ${r}x the bare run"
+done
+
+echo
+echo "6. metadata: git status and find in a shared work tree"
+RUNS=${FS_RUNS:-3} bash fs.sh "$EXECVM"

@@ -2,7 +2,7 @@
 # Sets execvm up on a Debian 12 machine (packages, build, guest kernel), each step only when it
 # is needed, then does one of:
 #
-#   scripts/setup.sh run [COMMAND [ARG...]]   run COMMAND in a VM (default: uname -a)
+#   scripts/setup.sh run [COMMAND [ARG...]]   run COMMAND in a VM on this host's root (default: uname -a)
 #   scripts/setup.sh test                      run the whole test suite
 #   scripts/setup.sh bench                     run the benchmarks in bench/
 #   scripts/setup.sh                           only set up
@@ -26,7 +26,9 @@ packages=(
   # the guest kernel: its source and what building it needs
   linux-source-6.12 bc flex bison libelf-dev lz4 xz-utils perl
   # tests and benchmarks
-  python3 cpio procps util-linux hyperfine time
+  python3 cpio procps util-linux hyperfine time git
+  # toolchains that the tests run under execvm (go test -exec, cargo's runner)
+  golang-go cargo rustc
 )
 
 install_packages() {
@@ -66,7 +68,7 @@ case "${1:-}" in
   run)
     shift
     [ $# -gt 0 ] || set -- uname -a
-    exec "$BUILD_DIR/execvm" --bare -- "$@"
+    exec "$BUILD_DIR/execvm" -- "$@"
     ;;
   test)
     exec ctest --test-dir "$BUILD_DIR" -j 2 --output-on-failure

@@ -87,9 +87,12 @@ std::pair<Fd, Fd> socket_pair() {
   return {Fd(fds[0]), Fd(fds[1])};
 }
 
-void print_failure(const RelayResult& result) {
+void print_failure(const RelayResult& result, const std::string& file_server) {
   if (result.message.empty()) return;
   std::string text = "execvm: " + result.message + "\n";
+  // The file server's complaint, when there is one, is usually the cause.
+  for (const auto& line : split(file_server, '\n'))
+    if (!line.empty()) text += "execvm:   virtiofsd: " + line + "\n";
   // The kernel's last words, when the VM itself failed: they usually say why.
   if (result.kind == RelayResult::Kind::kVmFailed ||
       result.kind == RelayResult::Kind::kBootTimeout) {
@@ -141,6 +144,7 @@ int run_session(const RunOptions& options, const std::vector<int>& ignored_signa
   spec.argv = options.command;
   spec.env = command_environment(options.env);
   spec.cwd = options.workdir.empty() ? current_directory() : options.workdir;
+  if (spec.cwd[0] != '/') spec.cwd = current_directory() + "/" + spec.cwd;
   spec.uid = ::getuid();
   spec.gid = ::getgid();
   int ngroups = ::getgroups(0, nullptr);
@@ -216,7 +220,10 @@ int run_session(const RunOptions& options, const std::vector<int>& ignored_signa
     RawTerminal raw(spec.tty ? STDIN_FILENO : -1);
     result = relay_vm(vm, std::move(channel), std::move(console), std::move(spec), relay_options);
   }
-  print_failure(result);
+  bool vm_broke = result.kind == RelayResult::Kind::kVmFailed ||
+                  result.kind == RelayResult::Kind::kBootTimeout ||
+                  result.kind == RelayResult::Kind::kGuestError;
+  print_failure(result, filesystems && vm_broke ? filesystems->file_server_messages() : "");
   if (options.stats) {
     char line[256];
     snprintf(line, sizeof line,

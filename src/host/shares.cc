@@ -140,4 +140,8 @@ void HostFilesystems::close_qemu_fds() {
   qemu_socket_.reset();
 }
 
+std::string HostFilesystems::file_server_messages() const {
+  return virtiofsd_ ? virtiofsd_->messages() : "";
+}
+
 }  // namespace execvm

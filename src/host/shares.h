@@ -39,6 +39,8 @@ class HostFilesystems {
   // The descriptors QEMU inherits; close them here once it has started.
   std::vector<int> qemu_fds() const;
   void close_qemu_fds();
+  // What virtiofsd said on stderr, if it runs.
+  std::string file_server_messages() const;
 
  private:
   ShareFs fs_;

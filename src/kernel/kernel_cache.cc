@@ -54,15 +54,25 @@ std::vector<std::string> configs_beside(const std::string& path) {
   return found;
 }
 
-bool acpi_per_configs_beside(const std::string& path) {
+// Whether the kernel at PATH finds its devices through ACPI: what a config beside it says;
+// else, for an uncompressed vmlinux, whether it holds ACPI's log messages (execvm's own, copied
+// away from its config, has none); else yes, as a distribution's bzImage does.
+bool acpi_per_configs_beside(const std::string& path, bool elf) {
   for (const auto& config : configs_beside(path)) {
     if (!is_regular_file(config)) continue;
     try {
       auto symbols = parse_kernel_config(read_file(config));
       auto it = symbols.find("CONFIG_ACPI");
       if (it != symbols.end() && it->second == "n") return false;
+      return true;
     } catch (const Error&) {
       // An unreadable config says nothing.
+    }
+  }
+  if (elf) {
+    try {
+      return read_file(path).find("ACPI: ") != std::string::npos;
+    } catch (const Error&) {
     }
   }
   return true;
@@ -165,8 +175,12 @@ Kernel kernel_from_path(const std::string& path) {
                   "copy it somewhere readable");
     throw_errno("cannot read kernel " + path);
   }
-  check_kernel_image(read_head(fd.get(), 0x206, path), path);
-  return Kernel{.path = path, .acpi = acpi_per_configs_beside(path), .id = path};
+  std::string head = read_head(fd.get(), 0x206, path);
+  check_kernel_image(head, path);
+  bool elf = head.compare(0, 4,
+                          "\x7f"
+                          "ELF") == 0;
+  return Kernel{.path = path, .acpi = acpi_per_configs_beside(path, elf), .id = path};
 }
 
 std::vector<CachedKernel> list_cached_kernels(const std::string& cache_root) {

@@ -66,7 +66,9 @@ TEST_F(KernelCacheTest, AcceptsBzImageAndVmlinux) {
   EXPECT_TRUE(bz.acpi);
   Kernel elf = kernel_from_path(file("vmlinux", fake_vmlinux()));
   EXPECT_EQ(elf.path, root + "/vmlinux");
-  EXPECT_TRUE(elf.acpi);
+  // No config beside it: an uncompressed kernel shows whether it has ACPI.
+  EXPECT_FALSE(elf.acpi);
+  EXPECT_TRUE(kernel_from_path(file("acpi/vmlinux", fake_vmlinux() + "ACPI: Core revision")).acpi);
 }
 
 TEST_F(KernelCacheTest, RejectsWhatIsNotAKernel) {

@@ -68,17 +68,26 @@ for fs in virtiofs 9p; do
     "$("$EXECVM" "${fs_option[@]}" --sudo -- sh -c 'echo $(id -u) $(id -g) $(pwd) $EXECVM_E2E_VALUE $SUDO_UID')"
 done
 
-# Four VMs at once on the same host root and work tree.
-pids=()
-for i in 1 2 3 4; do
-  "$EXECVM" -- sh -c "cat ../data.txt > ../copy-$i && sha256sum /etc/os-release > /dev/null" &
-  pids+=($!)
+# Four VMs at once on the same host root and work tree, over each filesystem.
+for fs in virtiofs 9p; do
+  pids=()
+  for i in 1 2 3 4; do
+    "$EXECVM" --share-fs $fs -- sh -c "cat ../data.txt > ../copy-$i && sha256sum /etc/os-release > /dev/null" &
+    pids+=($!)
+  done
+  status=0
+  for p in "${pids[@]}"; do wait "$p" || status=$?; done
+  check_eq "four VMs at once succeed ($fs)" 0 "$status"
+  check_eq "four VMs at once all wrote ($fs)" "$(printf 'line one\nline two\n%.0s' 1 2 3 4)" \
+    "$(cat ../copy-1 ../copy-2 ../copy-3 ../copy-4)"
+  rm -f ../copy-*
 done
-status=0
-for p in "${pids[@]}"; do wait "$p" || status=$?; done
-check_eq "four VMs at once succeed" 0 "$status"
-check_eq "four VMs at once all wrote" "$(printf 'line one\nline two\n%.0s' 1 2 3 4)" \
-  "$(cat ../copy-1 ../copy-2 ../copy-3 ../copy-4)"
+
+# Bad volumes: one line saying what is wrong, exit 125, before any VM starts.
+err=$("$EXECVM" -v "$TEST_TMP/missing:/m" -- true 2>&1)
+check_eq "a missing volume: exit 125" 125 "$?"
+check_eq "a missing volume: one line" 1 "$(echo "$err" | wc -l)"
+if [[ $err == *"-v $TEST_TMP/missing:/m"*"No such file or directory"* ]]; then pass "a missing volume: says which"; else fail "a missing volume said [$err]"; fi
 
 # Run by an unprivileged user, execvm falls back to 9p, and the user's files are the user's.
 if [ "$(id -u)" -eq 0 ] && id nobody > /dev/null 2>&1; then

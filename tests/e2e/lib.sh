@@ -29,10 +29,11 @@ check_eq() {
   fi
 }
 
-# The QEMU processes started under this test (running or not yet reaped).
+# The QEMU processes (and their virtiofsd daemons) started under this test (running or not yet
+# reaped).
 our_qemus() {
   local pid
-  for pid in $(pgrep -f qemu-system-x86_64 || true); do
+  for pid in $(pgrep -f 'qemu-system-x86_64|/virtiofsd' || true); do
     if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "EXECVM_E2E_ID=$EXECVM_E2E_ID"; then
       echo "$pid"
     fi

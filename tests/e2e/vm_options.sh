@@ -14,7 +14,7 @@ vm --console -- true 2> "$TEST_TMP/console"
 if grep -q "Linux version" "$TEST_TMP/console"; then pass "--console shows the kernel's log"; else fail "--console: no kernel log in [$(head -c 300 "$TEST_TMP/console")]"; fi
 check_eq "without --console, stderr is the command's only" "" "$(vm -- true 2>&1)"
 vm --stats -- true 2> "$TEST_TMP/stats"
-if grep -qE '^execvm: accel (kvm|tcg), boot [0-9.]+s' "$TEST_TMP/stats"; then pass "--stats"; else fail "--stats printed [$(cat "$TEST_TMP/stats")]"; fi
+if grep -qE '^execvm: accel (kvm|tcg), root [a-z0-9]+, boot [0-9.]+s' "$TEST_TMP/stats"; then pass "--stats"; else fail "--stats printed [$(cat "$TEST_TMP/stats")]"; fi
 check_eq "--accel tcg works everywhere" "ok" "$(vm --accel tcg -- /bin/echo ok)"
 
 "$EXECVM" doctor > "$TEST_TMP/doctor" 2>&1
