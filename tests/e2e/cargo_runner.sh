@@ -16,12 +16,7 @@ export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$EXECVM"
 cp -r "$fixture" "$TEST_TMP/crate"
 cd "$TEST_TMP/crate"
 
-# What the tests check: the value that must arrive; the host's boot id, which must not be the one
-# of the kernel they run on; what that kernel's command line has (execvm's agent as /init).
-export EXECVM_FIXTURE="spaces  and 'quotes' \"double\" \$HOME é"
-export EXECVM_FIXTURE_HOST_BOOT_ID=$(cat /proc/sys/kernel/random/boot_id)
-export EXECVM_FIXTURE_EXPECT_CMDLINE=rdinit=/init
-unset EXECVM_FIXTURE_FAIL
+fixture_environment
 
 # Build first, so that a build failure is told apart from a test failure.
 out=$("$CARGO" test --offline --locked --no-run 2>&1)

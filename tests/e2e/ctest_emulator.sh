@@ -14,12 +14,7 @@ out=$(cmake -S "$TEST_TMP/cmake_gtest" -B "$build" -G Ninja \
 check_eq "the fixture configures and builds" 0 "$?"
 [ "$failures" -eq 0 ] || { printf '%s\n' "$out" >&2; finish; }
 
-# What the tests check: the value that must arrive; the host's boot id, which must not be the one
-# of the kernel they run on; what that kernel's command line has (execvm's agent as /init).
-export EXECVM_FIXTURE="spaces  and 'quotes' \"double\" \$HOME é"
-export EXECVM_FIXTURE_HOST_BOOT_ID=$(cat /proc/sys/kernel/random/boot_id)
-export EXECVM_FIXTURE_EXPECT_CMDLINE=rdinit=/init
-unset EXECVM_FIXTURE_FAIL
+fixture_environment
 
 tests="Fixture.ReadsTestdata Fixture.TempFileRoundTrip Fixture.EnvVar Fixture.RunsInVm
   Fixture.FailsOnRequest"

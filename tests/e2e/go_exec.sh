@@ -12,12 +12,7 @@ export GOCACHE="$TEST_TMP/go/cache" GOPATH="$TEST_TMP/go/path" GOENV=off GOFLAGS
 cp -r "$fixture" "$TEST_TMP/gomod"
 cd "$TEST_TMP/gomod"
 
-# What the tests check: the value that must arrive; the host's boot id, which must not be the one
-# of the kernel they run on; what that kernel's command line has (execvm's agent as /init).
-export EXECVM_FIXTURE="spaces  and 'quotes' \"double\" \$HOME é"
-export EXECVM_FIXTURE_HOST_BOOT_ID=$(cat /proc/sys/kernel/random/boot_id)
-export EXECVM_FIXTURE_EXPECT_CMDLINE=rdinit=/init
-unset EXECVM_FIXTURE_FAIL
+fixture_environment
 
 # -count=1: no cached results; -v: each test's name and result.
 out=$("$GO" test -count=1 -v -exec "$EXECVM" ./... 2>&1)

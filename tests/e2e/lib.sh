@@ -68,3 +68,14 @@ finish() {
 
 # Runs EXECVM --bare. (Start background jobs with "$EXECVM" itself: $! must be its pid.)
 vm() { "$EXECVM" --bare "$@"; }
+
+# The environment of the toolchain fixtures' tests (tests/fixtures/): the value that must
+# arrive; the host's boot id, which must not be the one of the kernel they run on; what that
+# kernel's command line has (execvm's agent as /init).
+fixture_environment() {
+  export EXECVM_FIXTURE="spaces  and 'quotes' \"double\" \$HOME é"
+  export EXECVM_FIXTURE_HOST_BOOT_ID
+  EXECVM_FIXTURE_HOST_BOOT_ID=$(cat /proc/sys/kernel/random/boot_id)
+  export EXECVM_FIXTURE_EXPECT_CMDLINE=rdinit=/init
+  unset EXECVM_FIXTURE_FAIL
+}
