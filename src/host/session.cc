@@ -177,7 +177,15 @@ int run_session(const RunOptions& options, const std::vector<int>& ignored_signa
     std::vector<Share> shares = plan_shares(request);
     share_fs = choose_share_fs(options.share_fs);
     initrd = build_agent_initramfs();
-    filesystems.emplace(share_fs, shares);
+    try {
+      filesystems.emplace(share_fs, shares);
+    } catch (const Error& e) {
+      // virtiofsd could not be set up (in a container without CAP_SYS_ADMIN, say): unless
+      // virtiofs was asked for, 9p serves the same.
+      if (options.share_fs != ShareFs::kAuto || share_fs.fs != ShareFs::kVirtiofs) throw;
+      share_fs = {ShareFs::k9p, "", e.what()};
+      filesystems.emplace(share_fs, shares);
+    }
   }
 
   Kernel kernel = choose_kernel(options, cache);

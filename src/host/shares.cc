@@ -1,8 +1,10 @@
 #include "host/shares.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -34,6 +36,14 @@ std::string qemu_escape(const std::string& value) {
   return out;
 }
 
+// Whether this process may create a mount namespace, as virtiofsd's set-up does.
+bool can_create_mount_namespace() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &header, data) < 0) return false;
+  return data[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32));
+}
+
 }  // namespace
 
 const char* share_fs_name(ShareFs fs) {
@@ -56,6 +66,8 @@ ShareFsChoice choose_share_fs(ShareFs request) {
     missing = "virtiofsd is not installed (it comes with qemu-system-x86)";
   else if (::geteuid() != 0)
     missing = "virtiofsd needs root";
+  else if (!can_create_mount_namespace())
+    missing = "virtiofsd's mount namespace needs CAP_SYS_ADMIN, which this process lacks";
   struct rlimit files {};
   ::getrlimit(RLIMIT_NOFILE, &files);
   if (missing.empty() && files.rlim_max < kVirtiofsdMinFiles && request == ShareFs::kAuto)

@@ -108,6 +108,15 @@ if [ "$(id -u)" -eq 0 ] && id nobody > /dev/null 2>&1; then
        "$EXECVM" --share-fs virtiofs --kernel "$TEST_TMP/kernel/vmlinux" -- true 2>&1 | head -1)"
 fi
 
+# Root without CAP_SYS_ADMIN (as in a container) cannot give virtiofsd its mount namespace.
+if [ "$(id -u)" -eq 0 ]; then
+  check_eq "virtiofs without CAP_SYS_ADMIN says why not" \
+    "execvm: --share-fs virtiofs: virtiofsd's mount namespace needs CAP_SYS_ADMIN, which this process lacks: use --share-fs 9p or auto" \
+    "$(setpriv --bounding-set -sys_admin "$EXECVM" --share-fs virtiofs -- true 2>&1)"
+  check_eq "without CAP_SYS_ADMIN the default runs over 9p" "ok root 9p" \
+    "$(setpriv --bounding-set -sys_admin "$EXECVM" --stats -- echo ok 2>&1 | sed -n 's/^execvm: accel [a-z]*, \(root [a-z0-9]*\),.*/\1/p; /^ok$/p' | tr '\n' ' ' | sed 's/ $//')"
+fi
+
 check_no_qemu_left "host_root"
 check_no_temp_files "host_root"
 finish
