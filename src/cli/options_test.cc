@@ -58,12 +58,25 @@ TEST(RunOptions, EnvTakesOneValueEach) {
   EXPECT_EQ(parse({"-e", "A=1", "echo", "hi"}).command, (Args{"echo", "hi"}));
 }
 
+TEST(RunOptions, HostRootOptions) {
+  RunOptions o =
+      parse({"-v", "/a:/b:ro", "--volume", "c", "--share-fs", "9p", "--sudo", "--", "x"});
+  EXPECT_EQ(o.volumes, (Args{"/a:/b:ro", "c"}));
+  EXPECT_EQ(o.share_fs, ShareFs::k9p);
+  EXPECT_TRUE(o.sudo);
+  EXPECT_FALSE(o.bare);
+  EXPECT_EQ(o.origins.at("share-fs"), "command line");
+  EXPECT_EQ(o.origins.at("volume c"), "command line");
+  EXPECT_EQ(parse({"x"}).share_fs, ShareFs::kAuto);
+  EXPECT_EQ(parse({"x"}).origins.count("share-fs"), 0u);
+}
+
 TEST(RunOptions, BadInputIsExit125) {
-  for (Args bad :
-       {Args{}, Args{"--bogus", "x"}, Args{"--memory"}, Args{"--memory", "12K", "x"},
-        Args{"--cpus", "0", "x"}, Args{"--cpus", "two", "x"}, Args{"--timeout", "soon", "x"},
-        Args{"--timeout", "0", "x"}, Args{"--accel", "hvf", "x"}, Args{"--tty", "maybe", "x"},
-        Args{"-e", "=x", "y"}, Args{"--bare"}})
+  for (Args bad : {Args{}, Args{"--bogus", "x"}, Args{"--memory"}, Args{"--memory", "12K", "x"},
+                   Args{"--cpus", "0", "x"}, Args{"--cpus", "two", "x"},
+                   Args{"--timeout", "soon", "x"}, Args{"--timeout", "0", "x"},
+                   Args{"--accel", "hvf", "x"}, Args{"--tty", "maybe", "x"}, Args{"-e", "=x", "y"},
+                   Args{"--bare"}, Args{"--share-fs", "nfs", "x"}, Args{"--bare", "-v", "/a", "x"}})
     EXPECT_EQ(error_code(bad), 125) << (bad.empty() ? "(none)" : bad[0]);
 }
 

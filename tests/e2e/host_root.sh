@@ -83,6 +83,14 @@ for fs in virtiofs 9p; do
   rm -f ../copy-*
 done
 
+# A work tree whose path QEMU's option syntax would split (a comma) and a shell would too.
+mkdir -p "$TEST_TMP/odd, dir"
+for fs in virtiofs 9p; do
+  (cd "$TEST_TMP/odd, dir" && "$EXECVM" --share-fs $fs -- sh -c 'echo x > "made here"')
+  check_eq "a work tree with a comma in its path ($fs)" x "$(cat "$TEST_TMP/odd, dir/made here" 2>&1)"
+  rm -f "$TEST_TMP/odd, dir/made here"
+done
+
 # Bad volumes: one line saying what is wrong, exit 125, before any VM starts.
 err=$("$EXECVM" -v "$TEST_TMP/missing:/m" -- true 2>&1)
 check_eq "a missing volume: exit 125" 125 "$?"
