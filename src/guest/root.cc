@@ -8,6 +8,7 @@
 
 #include "util/error.h"
 #include "util/paths.h"
+#include "util/strings.h"
 
 namespace execvm::guest {
 
@@ -27,9 +28,30 @@ void mount_or_throw(const std::string& source, const std::string& target, const 
   }
 }
 
+// mkdir -p of PATH in the new root. A directory made there (under the guest's own /tmp, say)
+// takes the mode and owner of the host's directory at the same path, when the host has one.
+void make_target(const std::string& path) {
+  std::string dir;
+  for (const auto& part : split(path, '/')) {
+    if (part.empty()) continue;
+    dir += "/" + part;
+    std::string target = kRoot + dir;
+    struct stat st;
+    if (::stat(target.c_str(), &st) == 0) continue;
+    struct stat host;
+    bool known = ::stat((kLower + dir).c_str(), &host) == 0 && S_ISDIR(host.st_mode);
+    if (::mkdir(target.c_str(), known ? host.st_mode & 07777 : 0755) < 0 && errno != EEXIST)
+      throw_errno("mkdir " + dir + " in the guest");
+    if (known) {
+      (void)!::chown(target.c_str(), host.st_uid, host.st_gid);
+      ::chmod(target.c_str(), host.st_mode & 07777);  // past the umask
+    }
+  }
+}
+
 void mount_share(const MountSpec& m) {
   std::string target = kRoot + m.target;
-  make_dirs(target);
+  make_target(m.target);
   if (m.fstype == "bind") {
     // A path of the root share that the host serves writable: bound past the overlay, so
     // that writes reach the host.
