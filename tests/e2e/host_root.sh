@@ -28,6 +28,7 @@ for fs in virtiofs 9p; do
   compare "readlink /proc/self/exe" readlink /proc/self/exe
   compare "host files" sha256sum /etc/os-release "$(readlink -f /bin/sh)"
   compare "a relative path" cat ../data.txt
+  compare "a share's parent, made in the guest's /tmp" stat -c '%a %U %G' "$TEST_TMP"
   # "_" is the shell's own (the path of the command it ran), which differs by construction.
   check_eq "env ($fs)" "$(/usr/bin/env | grep -av '^_=' | sort | od -c)" \
     "$("$EXECVM" "${fs_option[@]}" -- /usr/bin/env | grep -av '^_=' | sort | od -c)"
