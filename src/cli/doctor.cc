@@ -64,12 +64,7 @@ int doctor_command(const std::vector<std::string>& args) {
   app.add_option("--kernel", kernel_path);
   app.add_option("--accel", accel_text);
   app.add_flag("--no-boot", no_boot);
-  std::vector<std::string> reversed(args.rbegin(), args.rend());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::ParseError& e) {
-    throw Error(e.what(), "see execvm doctor --help");
-  }
+  parse_command_line(app, args, "execvm doctor");
   if (help) {
     std::cout << "usage: execvm doctor [--kernel PATH] [--accel auto|kvm|tcg] [--no-boot]\n\n"
                  "Checks what execvm needs on this host (QEMU, the accelerator, the guest kernel,\n"

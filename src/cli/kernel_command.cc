@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "kernel/kernel.h"
 #include "util/error.h"
 #include "util/paths.h"
@@ -77,12 +78,8 @@ int kernel_command(const std::vector<std::string>& args) {
     app.add_flag("--force", options.force);
     app.add_option("--jobs", options.jobs)->check(CLI::Range(1u, 1024u));
     app.add_option("--source", options.source_tarball);
-    std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
-    try {
-      app.parse(reversed);
-    } catch (const CLI::ParseError& e) {
-      throw Error(e.what(), "see execvm kernel --help");
-    }
+    parse_command_line(app, std::vector<std::string>(args.begin() + 1, args.end()),
+                       "execvm kernel");
     if (help) {
       std::cout << kKernelUsage;
       return 0;

@@ -90,6 +90,16 @@ AccelRequest parse_accel_request(const std::string& option, const std::string& t
   throw Error(option + " " + shell_quote(text) + ": unknown accelerator", "use auto, kvm or tcg");
 }
 
+void parse_command_line(CLI::App& app, const std::vector<std::string>& args,
+                        const std::string& command) {
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    throw Error(e.what(), "see " + command + " --help");
+  }
+}
+
 ShareFs parse_share_fs(const std::string& option, const std::string& text) {
   if (text == "auto") return ShareFs::kAuto;
   if (text == "virtiofs") return ShareFs::kVirtiofs;
@@ -126,12 +136,7 @@ ParsedRun parse_run_options(const std::vector<std::string>& args) {
   app.add_flag("--stats", o.stats);
   app.prefix_command();
 
-  std::vector<std::string> reversed(args.rbegin(), args.rend());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::ParseError& e) {
-    throw Error(e.what(), "see execvm --help");
-  }
+  parse_command_line(app, args, "execvm");
   if (help) {
     parsed.output = run_help();
     return parsed;

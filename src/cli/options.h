@@ -11,7 +11,16 @@
 #include "host/accel.h"
 #include "host/shares.h"
 
+namespace CLI {
+class App;
+}
+
 namespace execvm {
+
+// Parses ARGS with APP (CLI11 wants them reversed). Throws Error (exit 125) with CLI11's message
+// and a hint to run COMMAND --help.
+void parse_command_line(CLI::App& app, const std::vector<std::string>& args,
+                        const std::string& command);
 
 enum class TtyMode { kAuto, kAlways, kNever };
 

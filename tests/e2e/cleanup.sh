@@ -12,38 +12,27 @@ vm -- true
 check_eq "a normal run" "0" "$?"
 check_no_qemu_left "normal run"
 
-# QEMU killed under execvm's feet.
-"$EXECVM" --bare -- "$STREAMTOOL" wait > "$TEST_TMP/out" 2> "$TEST_TMP/err" &
-pid=$!
-wait_ready "$TEST_TMP/out"
-kill -9 $(our_qemus)
-wait $pid
-check_eq "QEMU killed: exit 125" "125" "$?"
-if grep -q "QEMU was killed by signal 9" "$TEST_TMP/err"; then pass "QEMU killed: says so"; else fail "QEMU killed: stderr was [$(cat "$TEST_TMP/err")]"; fi
-check_no_qemu_left "QEMU killed"
+# QEMU killed under execvm's feet, and execvm killed outright: nothing is left either way, on
+# the bare root and on the host's root over virtiofs (whose daemon must go too).
+for root in --bare "--share-fs virtiofs"; do
+  # shellcheck disable=SC2086
+  "$EXECVM" $root -- "$STREAMTOOL" wait > "$TEST_TMP/out" 2> "$TEST_TMP/err" &
+  pid=$!
+  wait_ready "$TEST_TMP/out"
+  for p in $(our_qemus); do grep -q qemu-system "/proc/$p/cmdline" && kill -9 "$p"; done
+  wait $pid
+  check_eq "QEMU killed ($root): exit 125" "125" "$?"
+  if grep -q "QEMU was killed by signal 9" "$TEST_TMP/err"; then pass "QEMU killed ($root): says so"; else fail "QEMU killed ($root): stderr was [$(cat "$TEST_TMP/err")]"; fi
+  check_no_qemu_left "QEMU killed ($root)"
 
-# The same on the host's root over virtiofs, whose daemon must go too.
-"$EXECVM" --share-fs virtiofs -- "$STREAMTOOL" wait > "$TEST_TMP/out" 2> "$TEST_TMP/err" &
-pid=$!
-wait_ready "$TEST_TMP/out"
-for p in $(our_qemus); do grep -q qemu-system /proc/$p/cmdline && kill -9 $p; done
-wait $pid
-check_eq "QEMU killed under virtiofs: exit 125" "125" "$?"
-check_no_qemu_left "QEMU killed under virtiofs"
-"$EXECVM" --share-fs virtiofs -- "$STREAMTOOL" wait > "$TEST_TMP/out" 2>&1 &
-pid=$!
-wait_ready "$TEST_TMP/out"
-kill -9 $pid
-wait $pid 2>/dev/null
-check_no_qemu_left "execvm killed under virtiofs"
-
-# execvm killed outright: QEMU dies with it.
-"$EXECVM" --bare -- "$STREAMTOOL" wait > "$TEST_TMP/out" 2>&1 &
-pid=$!
-wait_ready "$TEST_TMP/out"
-kill -9 $pid
-wait $pid 2>/dev/null
-check_no_qemu_left "execvm killed"
+  # shellcheck disable=SC2086
+  "$EXECVM" $root -- "$STREAMTOOL" wait > "$TEST_TMP/out" 2>&1 &
+  pid=$!
+  wait_ready "$TEST_TMP/out"
+  kill -9 $pid
+  wait $pid 2>/dev/null
+  check_no_qemu_left "execvm killed ($root)"
+done
 
 # Ctrl-C while the VM boots: the run ends as an interrupted command would.
 "$EXECVM" --bare -- "$STREAMTOOL" wait > "$TEST_TMP/out" 2>&1 &
