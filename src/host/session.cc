@@ -35,6 +35,13 @@ namespace {
 constexpr std::chrono::milliseconds kBootTimeoutTcg{30'000};
 constexpr std::chrono::milliseconds kBootTimeoutKvm{10'000};
 
+// Sets ENTRY ("NAME=value") in ENV: the old NAME goes, the new one comes last.
+void set_env(std::vector<std::string>& env, const std::string& entry) {
+  std::string prefix = entry.substr(0, entry.find('=') + 1);
+  std::erase_if(env, [&](const std::string& e) { return starts_with(e, prefix); });
+  env.push_back(entry);
+}
+
 // The caller's environment with -e NAME=VALUE / -e NAME applied, in order.
 std::vector<std::string> command_environment(const std::vector<std::string>& overrides) {
   std::vector<std::string> env;
@@ -48,9 +55,7 @@ std::vector<std::string> command_environment(const std::vector<std::string>& ove
       if (!value) continue;  // like docker: -e NAME copies NAME only when it is set
       entry = name + "=" + value;
     }
-    std::erase_if(
-        env, [&](const std::string& e) { return e.compare(0, name.size() + 1, name + "=") == 0; });
-    env.push_back(entry);
+    set_env(env, entry);
   }
   return env;
 }
@@ -107,15 +112,11 @@ void print_failure(const RelayResult& result, const std::string& file_server) {
 void become_root(RunSpec& spec) {
   std::string user;
   if (struct passwd* pw = ::getpwuid(spec.uid)) user = pw->pw_name;
-  auto set = [&](const std::string& name, const std::string& value) {
-    std::erase_if(spec.env, [&](const std::string& e) { return starts_with(e, name + "="); });
-    spec.env.push_back(name + "=" + value);
-  };
-  set("SUDO_UID", std::to_string(spec.uid));
-  set("SUDO_GID", std::to_string(spec.gid));
-  if (!user.empty()) set("SUDO_USER", user);
-  set("USER", "root");
-  set("LOGNAME", "root");
+  set_env(spec.env, "SUDO_UID=" + std::to_string(spec.uid));
+  set_env(spec.env, "SUDO_GID=" + std::to_string(spec.gid));
+  if (!user.empty()) set_env(spec.env, "SUDO_USER=" + user);
+  set_env(spec.env, "USER=root");
+  set_env(spec.env, "LOGNAME=root");
   spec.uid = 0;
   spec.gid = 0;
   spec.groups = {0};

@@ -14,6 +14,7 @@
 
 #include <cerrno>
 
+#include "host/vm.h"
 #include "util/error.h"
 #include "util/paths.h"
 #include "util/sys.h"
@@ -77,13 +78,7 @@ Virtiofsd::Virtiofsd(const std::string& binary, const std::vector<std::string>& 
     // Kept clear of fd 3, which becomes the socket.
     int fail = ::fcntl(status_w.get(), F_DUPFD_CLOEXEC, 10);
     if (fail < 0) ::_exit(127);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    ::setpgid(0, 0);  // a Ctrl-C on the terminal is for the command, not the file server
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);
+    become_supervised_child(parent);
     // One open file per host file the guest holds: as many as it may have.
     struct rlimit files;
     if (::getrlimit(RLIMIT_NOFILE, &files) == 0) {

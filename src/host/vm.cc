@@ -36,16 +36,10 @@ Vm::Vm(const VmConfig& config, const std::vector<int>& inherit) {
   if (pid < 0) throw_errno("fork");
   if (pid == 0) {
     // Only async-signal-safe calls from here to exec: execvm may have threads.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);  // execvm died before prctl took effect
-    ::setpgid(0, 0);
+    become_supervised_child(parent);
     // Under TCG, transparent huge pages only round every page the guest touches up to 2 MiB
     // (QEMU's resident memory grows, its speed does not); KVM's nested paging gains from them.
     if (config.accel == Accel::kTcg) ::prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);
     ::dup2(devnull.get(), 0);
     ::dup2(devnull.get(), 1);
     ::dup2(err_w.get(), 2);
@@ -94,6 +88,16 @@ int Vm::reap() {
   max_rss_kib_ = usage.ru_maxrss;
   reaped_ = true;
   return status_;
+}
+
+void become_supervised_child(pid_t parent) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took effect
+  ::setpgid(0, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::signal(SIGPIPE, SIG_DFL);
 }
 
 std::string describe_wait_status(int status) {

@@ -44,6 +44,11 @@ class Vm {
   long max_rss_kib_ = 0;
 };
 
+// In a child of PARENT after fork, before exec (async-signal-safe): dies with PARENT (exits at
+// once if PARENT is already gone), leaves the terminal's process group (a Ctrl-C is for the
+// command, not for execvm's helpers), and unblocks signals with SIGPIPE at its default.
+void become_supervised_child(pid_t parent);
+
 // "exited with status 1", "was killed by signal 9 (Killed)".
 std::string describe_wait_status(int status);
 
