@@ -12,14 +12,14 @@
 #include "cli/settings.h"
 #include "config/project_file.h"
 #include "host/accel.h"
-#include "host/shares.h"
 #include "host/tsc.h"
 #include "kernel/kernel.h"
 #include "root/host_root.h"
+#include "root/share_fs.h"
 #include "util/error.h"
 #include "util/paths.h"
+#include "util/process.h"
 #include "util/strings.h"
-#include "util/subprocess.h"
 #include "util/sys.h"
 
 namespace execvm {

@@ -10,19 +10,16 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/settings.h"
+#include "host/caller.h"
 #include "host/session.h"
 #include "util/error.h"
 #include "util/sys.h"
 
 int main(int argc, char** argv) {
   using namespace execvm;
-  // A closed stdin, stdout or stderr becomes /dev/null: otherwise the next fd execvm opens would
-  // take its number and be mistaken for it.
-  for (int fd = 0; fd <= 2; ++fd) {
-    if (::fcntl(fd, F_GETFD) < 0 && ::open("/dev/null", O_RDWR) < 0) return kExitFailure;
-  }
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
+    std::vector<int> closed = claim_standard_fds();
     if (!args.empty()) {
       std::vector<std::string> rest(args.begin() + 1, args.end());
       if (args[0] == "kernel") return kernel_command(rest);
@@ -35,8 +32,7 @@ int main(int argc, char** argv) {
       return parsed.status;
     }
     apply_project_file(parsed.options);
-    std::vector<int> ignored = prepare_process_signals();
-    return run_session(parsed.options, ignored);
+    return run_session(parsed.options, read_caller(closed));
   } catch (const Error& e) {
     write_all(STDERR_FILENO, "execvm: " + e.message() + "\n");
     return e.exit_code();

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "host/accel.h"
-#include "host/shares.h"
+#include "root/share_fs.h"
 
 namespace CLI {
 class App;

@@ -1,7 +1,7 @@
 // execvm's guest agent: PID 1 of every execvm VM. It mounts the guest's own filesystems, says
 // hello to the host, takes the RunSpec, runs the command with its stdio relayed as frames, reaps
-// orphans, reports the exit status, waits for the host's acknowledgement and ends the VM.
-// It must never exit: PID 1 exiting is a kernel panic.
+// orphans, reports the exit status and the end of the output, waits for the host's
+// acknowledgement and ends the VM. It must never exit: PID 1 exiting is a kernel panic.
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -26,15 +26,6 @@ using protocol::FrameType;
 // How long the port may take to appear after the kernel starts PID 1.
 constexpr int kPortTimeoutMs = 10'000;
 
-// Sends FRAME's bytes, then waits for the host's Ack; the host has then read everything.
-void finish(Channel& channel) {
-  channel.flush_all();
-  for (;;) {
-    protocol::Frame frame = channel.receive();
-    if (frame.type == FrameType::kAck) return;
-  }
-}
-
 Fd block_sigchld() {
   sigset_t set;
   sigemptyset(&set);
@@ -50,51 +41,41 @@ void set_hostname(const std::string& name) {
 }
 
 [[noreturn]] void run() {
-  std::optional<Channel> channel;
+  std::optional<Port> port;
   try {
     // The agent writes to pipes whose readers may be gone; that is an error to handle, not death.
     ::signal(SIGPIPE, SIG_IGN);
     Fd sigchld = block_sigchld();
     mount_sys_and_dev();
-    channel.emplace(open_port(protocol::kPortName, kPortTimeoutMs));
-    channel->queue(FrameType::kHello,
-                   protocol::encode_hello({protocol::kVersion, "execvm-agent " EXECVM_VERSION}));
-    channel->flush_all();
+    port.emplace(open_port(protocol::kPortName, kPortTimeoutMs));
+    port->channel().queue(
+        FrameType::kHello,
+        protocol::encode_hello({protocol::kVersion, "execvm-agent " EXECVM_VERSION}));
+    port->flush_all();
     // What does not depend on the spec is done while it is on its way.
     mount_runtime();
     bring_up_loopback();
 
-    protocol::Frame frame = channel->receive();
-    if (frame.type != FrameType::kSpec)
-      throw protocol::ProtocolError(std::string("expected a spec frame, got ") +
-                                    protocol::frame_type_name(frame.type));
-    RunSpec spec = spec_from_json(frame.payload);
+    int64_t realtime_ns = 0;
+    RunSpec spec = port->receive_spec(realtime_ns);
     enter_root(spec);
-    set_realtime(spec.realtime_ns);
+    set_realtime(realtime_ns);
     set_hostname(spec.hostname);
-
-    protocol::ExitStatus status;
     try {
       Child child = spawn_command(spec);
-      status = relay(*channel, child, sigchld.get());
+      relay(port->channel(), child, sigchld.get());
     } catch (const SpawnError& e) {
-      channel->queue(FrameType::kError, protocol::encode_error({e.exit_code(), e.what()}));
-      finish(*channel);
-      power_off();
+      port->channel().queue(FrameType::kError, protocol::encode_error({e.exit_code(), e.what()}));
     }
-    // Shared filesystems hold the command's writes in the guest's cache until synced: sync
-    // before the host hears the command is done.
-    ::sync();
-    channel->queue(FrameType::kExit, protocol::encode_exit(status));
-    finish(*channel);
+    port->finish();
   } catch (const std::exception& e) {
     log_line(e.what());
-    if (channel) {
+    if (port) {
       try {
-        channel->queue(
+        port->channel().queue(
             FrameType::kError,
             protocol::encode_error({kExitFailure, std::string("guest agent: ") + e.what()}));
-        finish(*channel);
+        port->finish();
       } catch (const std::exception&) {
       }
     }

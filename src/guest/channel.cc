@@ -1,79 +1,15 @@
 #include "guest/channel.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
-
-#include <cerrno>
 
 #include "util/error.h"
 
 namespace execvm::guest {
 
-void Channel::queue(protocol::FrameType type, uint8_t stream, std::string_view payload) {
-  if (out_.empty() || out_.back().pipe >= 0) out_.emplace_back();
-  size_t before = out_.back().bytes.size();
-  protocol::append_frame(out_.back().bytes, type, stream, payload);
-  pending_ += out_.back().bytes.size() - before;
-}
+using protocol::FrameType;
 
-void Channel::queue_splice(protocol::FrameType type, uint8_t stream, int pipe, size_t length) {
-  if (out_.empty() || out_.back().pipe >= 0) out_.emplace_back();
-  Segment& header = out_.back();
-  size_t before = header.bytes.size();
-  protocol::append_header(header.bytes, type, stream, length);
-  header.pipe = pipe;
-  header.left = length;
-  pending_ += header.bytes.size() - before + length;
-}
-
-bool Channel::splicing(int pipe) const {
-  for (const auto& s : out_)
-    if (s.pipe == pipe && s.left) return true;
-  return false;
-}
-
-bool Channel::flush_some() {
-  while (!out_.empty()) {
-    Segment& s = out_.front();
-    ssize_t n;
-    if (s.offset < s.bytes.size()) {
-      n = ::write(port_.get(), s.bytes.data() + s.offset, s.bytes.size() - s.offset);
-      if (n > 0) s.offset += static_cast<size_t>(n);
-    } else if (s.left) {
-      n = ::splice(s.pipe, nullptr, port_.get(), nullptr, s.left,
-                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-      if (n == 0) return false;  // the pipe holds less than promised: a broken invariant
-      if (n > 0) s.left -= static_cast<size_t>(n);
-    } else {
-      out_.pop_front();
-      continue;
-    }
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) return true;
-      return false;
-    }
-    pending_ -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-bool Channel::read_some() {
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(port_.get(), buf, sizeof buf);
-    if (n > 0) {
-      reader_.feed(std::string_view(buf, static_cast<size_t>(n)));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return true;
-    return false;
-  }
-}
-
-void Channel::wait(short events) {
+void Port::wait(short events) {
   struct pollfd p {
     port_.get(), events, 0
   };
@@ -81,19 +17,48 @@ void Channel::wait(short events) {
   if (::poll(&p, 1, 10) == 1 && (p.revents & (events | POLLERR)) == 0) ::usleep(1000);
 }
 
-void Channel::flush_all() {
-  while (pending_) {
-    if (!flush_some()) throw Error("the host closed the channel");
-    if (pending_) wait(POLLOUT);
+void Port::flush_all() {
+  while (channel_.pending()) {
+    if (!channel_.flush_some()) throw Error("the host closed the channel");
+    if (channel_.pending()) wait(POLLOUT);
   }
 }
 
-protocol::Frame Channel::receive() {
+protocol::Frame Port::receive() {
   for (;;) {
-    if (auto frame = reader_.next()) return std::move(*frame);
-    if (!read_some()) throw Error("the host closed the channel");
-    if (auto frame = reader_.next()) return std::move(*frame);
+    if (auto frame = channel_.next()) return std::move(*frame);
+    if (channel_.read_some() == FrameChannel::Read::kClosed)
+      throw Error("the host closed the channel");
+    if (auto frame = channel_.next()) return std::move(*frame);
     wait(POLLIN);
+  }
+}
+
+RunSpec Port::receive_spec(int64_t& realtime_ns) {
+  std::string json;
+  for (;;) {
+    protocol::Frame frame = receive();
+    switch (frame.type) {
+      case FrameType::kClock:
+        realtime_ns = protocol::decode_i64(frame.payload);
+        break;
+      case FrameType::kSpecPart:
+        json += frame.payload;
+        break;
+      case FrameType::kSpec:
+        json += frame.payload;
+        return spec_from_json(json);
+      default:
+        throw protocol::ProtocolError(std::string("expected the spec, got a ") +
+                                      protocol::frame_type_name(frame.type) + " frame");
+    }
+  }
+}
+
+void Port::finish() {
+  flush_all();
+  for (;;) {
+    if (receive().type == FrameType::kAck) return;
   }
 }
 

@@ -1,5 +1,6 @@
 #include "guest/root.h"
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <cerrno>
 
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/paths.h"
 #include "util/strings.h"
 
@@ -19,89 +21,119 @@ constexpr const char* kLower = "/.execvm/lower";  // the shared root, as the hos
 constexpr const char* kLayer = "/.execvm/layer";  // tmpfs: the overlay's upper and work dirs
 constexpr const char* kRoot = "/.execvm/root";    // the overlay: the new /
 
-void mount_or_throw(const std::string& source, const std::string& target, const std::string& fstype,
-                    unsigned long flags, const std::string& options) {
-  if (::mount(source.c_str(), target.c_str(), fstype.empty() ? nullptr : fstype.c_str(), flags,
-              options.empty() ? nullptr : options.c_str()) < 0) {
-    throw_errno("mount " + (fstype.empty() ? std::string("--move") : fstype) + " " + source +
-                " on " + target);
+void mount_or_throw(const RootStep& s) {
+  if (::mount(s.source.c_str(), s.target.c_str(), s.fstype.empty() ? nullptr : s.fstype.c_str(),
+              s.flags, s.options.empty() ? nullptr : s.options.c_str()) < 0) {
+    std::string what = s.flags & MS_MOVE      ? "--move"
+                       : s.flags & MS_REMOUNT ? "remount"
+                       : s.flags & MS_BIND    ? "--bind"
+                                              : s.fstype;
+    throw_errno("mount " + what + " " + s.source + " on " + s.target);
   }
 }
 
-// mkdir -p of PATH in the new root. A directory made there (under the guest's own /tmp, say)
-// takes the mode and owner of the host's directory at the same path, when the host has one.
-void make_target(const std::string& path) {
+// Makes TARGET (a path under kRoot) and its missing parents for a share. A directory made there
+// (under the guest's own /tmp, say) takes the mode and owner of the host's at the same path,
+// when the host has one; the last component is an empty file when SOURCE is a file.
+void make_share_target(const std::string& target, const std::string& source) {
+  std::string guest_path = target.substr(std::string(kRoot).size());
+  struct stat st;
+  bool file = !source.empty() && ::stat(source.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
   std::string dir;
-  for (const auto& part : split(path, '/')) {
-    if (part.empty()) continue;
-    dir += "/" + part;
-    std::string target = kRoot + dir;
-    struct stat st;
-    if (::stat(target.c_str(), &st) == 0) continue;
+  std::vector<std::string> parts = split(guest_path, '/');
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].empty()) continue;
+    dir += "/" + parts[i];
+    std::string here = kRoot + dir;
+    if (::lstat(here.c_str(), &st) == 0) continue;
+    if (file && i + 1 == parts.size()) {
+      Fd made(::open(here.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+      if (!made) throw_errno("create " + dir + " in the guest");
+      break;
+    }
     struct stat host;
     bool known = ::stat((kLower + dir).c_str(), &host) == 0 && S_ISDIR(host.st_mode);
-    if (::mkdir(target.c_str(), known ? host.st_mode & 07777 : 0755) < 0 && errno != EEXIST)
+    if (::mkdir(here.c_str(), known ? host.st_mode & 07777 : 0755) < 0 && errno != EEXIST)
       throw_errno("mkdir " + dir + " in the guest");
     if (known) {
-      (void)!::chown(target.c_str(), host.st_uid, host.st_gid);
-      ::chmod(target.c_str(), host.st_mode & 07777);  // past the umask
+      (void)!::chown(here.c_str(), host.st_uid, host.st_gid);
+      ::chmod(here.c_str(), host.st_mode & 07777);  // past the umask
     }
   }
 }
 
-void mount_share(const MountSpec& m) {
-  std::string target = kRoot + m.target;
-  make_target(m.target);
-  if (m.fstype == "bind") {
-    // A path of the root share that the host serves writable: bound past the overlay, so
-    // that writes reach the host.
-    mount_or_throw(kLower + m.source, target, "", MS_BIND | MS_REC, "");
-    if (m.readonly) mount_or_throw("", target, "", MS_REMOUNT | MS_BIND | MS_RDONLY, "");
-    return;
+void apply(const RootStep& s) {
+  switch (s.kind) {
+    case RootStep::Kind::kDirectory:
+      make_dirs(s.target);
+      break;
+    case RootStep::Kind::kMount:
+      mount_or_throw(s);
+      break;
+    case RootStep::Kind::kShareTarget:
+      make_share_target(s.target, s.source);
+      break;
+    case RootStep::Kind::kSwitchRoot:
+      if (::chdir(s.target.c_str()) < 0) throw_errno("chdir " + s.target);
+      mount_or_throw({RootStep::Kind::kMount, "/", ".", "", "", MS_MOVE});
+      if (::chroot(".") < 0) throw_errno("chroot into the new root");
+      if (::chdir("/") < 0) throw_errno("chdir /");
+      break;
   }
-  mount_or_throw(m.source, target, m.fstype, m.readonly ? MS_RDONLY : 0, m.options);
 }
 
 }  // namespace
 
-void enter_root(const RunSpec& spec) {
-  if (spec.root.fstype.empty()) return;
-  make_dirs(kLower);
-  make_dirs(kLayer);
-  make_dirs(kRoot);
+std::vector<RootStep> plan_root(const RunSpec& spec) {
+  using Kind = RootStep::Kind;
+  std::vector<RootStep> steps;
+  if (spec.root.fstype.empty()) return steps;
+  auto mount = [&](std::string source, std::string target, std::string fstype, unsigned long flags,
+                   std::string options) {
+    steps.push_back({Kind::kMount, std::move(target), std::move(source), std::move(fstype),
+                     std::move(options), flags});
+  };
+  const std::string lower = kLower, layer = kLayer, root = kRoot;
+  for (const auto& dir : {lower, layer, root}) steps.push_back({Kind::kDirectory, dir});
   // Read-only here too: the host enforces it, and the guest kernel then never tries to write.
   // (Not for a root that the shares are bound from: a read-only superblock would make them
   // read-only as well.)
   bool binds = false;
   for (const auto& m : spec.mounts) binds = binds || m.fstype == "bind";
-  mount_or_throw(spec.root.source, kLower, spec.root.fstype, binds ? 0 : MS_RDONLY,
-                 spec.root.options);
-  mount_or_throw("execvm-layer", kLayer, "tmpfs", MS_NOATIME, "mode=0755");
-  make_dirs(std::string(kLayer) + "/upper");
-  make_dirs(std::string(kLayer) + "/work");
-  mount_or_throw("execvm-root", kRoot, "overlay", 0,
-                 std::string("lowerdir=") + kLower + ",upperdir=" + kLayer +
-                     "/upper,workdir=" + kLayer + "/work");
-
+  mount(spec.root.source, lower, spec.root.fstype, binds ? 0 : MS_RDONLY, spec.root.options);
+  mount("execvm-layer", layer, "tmpfs", MS_NOATIME, "mode=0755");
+  steps.push_back({Kind::kDirectory, layer + "/upper"});
+  steps.push_back({Kind::kDirectory, layer + "/work"});
+  mount("execvm-root", root, "overlay", 0,
+        "lowerdir=" + lower + ",upperdir=" + layer + "/upper,workdir=" + layer + "/work");
   // The guest's own filesystems, moved over from the initramfs with what is under them.
   for (const char* dir : {"/proc", "/sys", "/dev"}) {
-    std::string target = kRoot + std::string(dir);
-    make_dirs(target);
-    mount_or_throw(dir, target, "", MS_MOVE, "");
+    steps.push_back({Kind::kDirectory, root + dir});
+    mount(dir, root + dir, "", MS_MOVE, "");
   }
   for (auto [dir, mode] : {std::pair{"/tmp", "mode=1777"}, std::pair{"/run", "mode=0755"}}) {
-    std::string target = kRoot + std::string(dir);
-    make_dirs(target);
-    mount_or_throw("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, mode);
+    steps.push_back({Kind::kDirectory, root + dir});
+    mount("tmpfs", root + dir, "tmpfs", MS_NOSUID | MS_NODEV, mode);
   }
+  for (const auto& m : spec.mounts) {
+    std::string target = root + m.target;
+    if (m.fstype == "bind") {
+      // A path of the shared root that the host serves writable (or a file of it, read-only):
+      // bound past the overlay, so that writes reach the host.
+      steps.push_back({Kind::kShareTarget, target, lower + m.source});
+      mount(lower + m.source, target, "", MS_BIND | MS_REC, "");
+      if (m.readonly) mount("", target, "", MS_REMOUNT | MS_BIND | MS_RDONLY, "");
+    } else {
+      steps.push_back({Kind::kShareTarget, target});
+      mount(m.source, target, m.fstype, m.readonly ? MS_RDONLY : 0, m.options);
+    }
+  }
+  steps.push_back({Kind::kSwitchRoot, root});
+  return steps;
+}
 
-  for (const auto& m : spec.mounts) mount_share(m);
-
-  // switch_root: the new root takes the place of the initramfs's.
-  if (::chdir(kRoot) < 0) throw_errno(std::string("chdir ") + kRoot);
-  mount_or_throw(".", "/", "", MS_MOVE, "");
-  if (::chroot(".") < 0) throw_errno("chroot into the new root");
-  if (::chdir("/") < 0) throw_errno("chdir /");
+void enter_root(const RunSpec& spec) {
+  for (const auto& step : plan_root(spec)) apply(step);
 }
 
 }  // namespace execvm::guest

@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -129,6 +131,16 @@ int child_main(void* arg) {
     ::dup2(c.stdout_fd, 1);
   }
   if (c.stderr_fd >= 0) ::dup2(c.stderr_fd, 2);
+  if (spec.stderr_to_stdout && !c.slave_name) ::dup2(1, 2);
+  for (int fd : spec.closed_fds) ::close(fd);
+  if (spec.stack_limit) {
+    struct rlimit stack = {spec.stack_limit, spec.stack_limit};
+    if (::getrlimit(RLIMIT_STACK, &stack) == 0) {
+      stack.rlim_cur = spec.stack_limit;
+      stack.rlim_max = std::max<rlim_t>(stack.rlim_max, spec.stack_limit);
+      ::setrlimit(RLIMIT_STACK, &stack);
+    }
+  }
   // Identity: supplementary groups, then gid, then uid (after which nothing else may change).
   if (::setgroups(c.groups.size(), c.groups.data()) < 0 ||
       ::setresgid(spec.gid, spec.gid, spec.gid) < 0 ||
@@ -180,8 +192,7 @@ std::vector<std::string> exec_candidates(const RunSpec& spec) {
 }  // namespace
 
 Child spawn_command(const RunSpec& spec) {
-  if (spec.make_cwd && !spec.cwd.empty() && spec.cwd[0] == '/')
-    make_directory(spec.cwd, spec.uid, spec.gid);
+  if (!spec.cwd.empty() && spec.cwd[0] == '/') make_directory(spec.cwd, spec.uid, spec.gid);
   Child child;
   std::string slave_name;
   Fd in_r, out_w, err_w;
@@ -198,7 +209,7 @@ Child spawn_command(const RunSpec& spec) {
     // under TCG is what output throughput is made of).
     ::fcntl(child.stdout_pipe.get(), F_SETPIPE_SZ, kOutputPipeSize);
   }
-  if (!spec.tty || !spec.stderr_tty) {
+  if ((!spec.tty && !spec.stderr_to_stdout) || (spec.tty && !spec.stderr_tty)) {
     auto [r, w] = make_pipe();
     child.stderr_pipe = std::move(r);
     err_w = std::move(w);

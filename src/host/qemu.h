@@ -20,8 +20,6 @@ struct VmConfig {
   uint64_t memory_mib = 512;
   uint32_t tsc_khz = 0;          // the host's TSC frequency, for TCG guests; 0 when unknown
   bool verbose_console = false;  // the kernel logs at its normal level instead of quiet
-  int console_fd = -1;           // a connected socket for the serial console (inherited by QEMU)
-  int channel_fd = -1;  // a connected socket for the agent's virtio-serial port (inherited)
   // The guest's RAM in a shared memfd, which vhost-user devices (virtiofs) need.
   bool shared_memory = false;
   std::vector<std::string> devices;  // further QEMU arguments: the filesystems' devices
@@ -30,7 +28,8 @@ struct VmConfig {
 // The kernel command line for CONFIG.
 std::string kernel_cmdline(const VmConfig& config);
 
-// QEMU's argv for CONFIG.
-std::vector<std::string> qemu_argv(const VmConfig& config);
+// QEMU's argv for CONFIG, with the serial console on the connected socket CONSOLE_FD and the
+// agent's virtio-serial port on CHANNEL_FD (both passed to QEMU at these numbers).
+std::vector<std::string> qemu_argv(const VmConfig& config, int console_fd, int channel_fd);
 
 }  // namespace execvm

@@ -1,22 +1,19 @@
 #include "host/relay.h"
 
-#include <signal.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <deque>
-#include <map>
 
 #include "host/stdio_pump.h"
+#include "protocol/channel.h"
+#include "protocol/poller.h"
+#include "protocol/stdin_window.h"
 #include "util/error.h"
-#include "util/strings.h"
 
 namespace execvm {
 
@@ -28,13 +25,19 @@ namespace {
 // Stop reading the channel while this much output waits for a slow reader: back-pressure
 // reaches the command through QEMU and the agent.
 constexpr size_t kOutputHighWater = 8 << 20;
+// Once execvm was told to stop, the channel is read past the high water (the command's end comes
+// after its output), and output beyond this is dropped rather than kept for a reader that does
+// not read.
+constexpr size_t kOutputDropAbove = 64 << 20;
 constexpr size_t kStdinChunk = 64 * 1024;
-constexpr size_t kConsoleLines = 40;
-constexpr size_t kQemuStderrMax = 8192;
-// How long QEMU may take to end after the agent was told it may power off.
-constexpr std::chrono::milliseconds kPowerOffGrace{3000};
-// The same signal this many times while the command runs: stop waiting for it and stop the VM.
-constexpr int kSignalsToForce = 3;
+constexpr size_t kChannelReadPerWake = 1 << 20;
+constexpr size_t kVmStderrKept = 8192;
+constexpr size_t kConsoleLineMax = 1024;
+
+// The kernel's words when it halts instead of ending the VM (poweroff or halt in a guest whose
+// kernel has no way to power off: QEMU keeps running).
+constexpr const char* kHaltLines[] = {"reboot: System halted", "reboot: Power down",
+                                      "Power off not available"};
 
 Fd make_timer() {
   Fd fd(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
@@ -55,29 +58,34 @@ void disarm(int timer) {
   ::timerfd_settime(timer, 0, &spec, nullptr);
 }
 
+void drain_event(int fd) {
+  uint64_t count;
+  (void)!::read(fd, &count, sizeof count);
+}
+
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+int64_t realtime_ns() {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return int64_t(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
 class Relay {
  public:
-  Relay(Vm& vm, Fd channel, Fd console, RunSpec spec, const RelayOptions& options)
+  Relay(Vmm& vm, const std::string& spec_json, const RelayIo& io, const RelayOptions& options)
       : vm_(vm),
-        channel_(std::move(channel)),
-        console_(std::move(console)),
-        spec_(std::move(spec)),
+        spec_json_(spec_json),
+        io_(io),
         options_(options),
-        epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+        channel_(vm.channel()),
         boot_timer_(make_timer()),
         run_timer_(make_timer()),
-        stdin_(STDIN_FILENO, protocol::kStdinWindow),
-        stdout_(STDOUT_FILENO),
-        stderr_(STDERR_FILENO) {
-    if (!epoll_) throw_errno("epoll_create1");
-    sigset_t signals = relay_signals();
-    signals_.reset(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
-    if (!signals_) throw_errno("signalfd");
-  }
+        stdin_(io.in),
+        stdout_(io.out),
+        stderr_(io.err) {}
 
   RelayResult run() {
     start_ = Clock::now();
@@ -85,97 +93,80 @@ class Relay {
     if (options_.timeout) arm(run_timer_.get(), *options_.timeout);
     struct epoll_event events[16];
     while (!finished_) {
-      update_interests();
-      int n = ::epoll_wait(epoll_.get(), events, 16, -1);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        throw_errno("epoll_wait");
-      }
+      watch();
+      int n = poller_.wait(events, 16, -1);
       for (int i = 0; i < n && !finished_; ++i) dispatch(events[i].data.fd);
       if (!finished_) {
         send_stdin();
-        flush_channel();
+        if (channel_open_ && !channel_.flush_some()) channel_open_ = false;
       }
     }
-    // Whatever happened, QEMU is gone before execvm says so, and every byte received is out.
+    // Whatever happened, the VM is gone before execvm says so, and what was received is out
+    // (within a grace, when the run did not end by itself).
     vm_.kill();
-    vm_.reap();
-    stdout_.finish();
-    stderr_.finish();
+    result_.vm_status = vm_.wait();
+    std::optional<std::chrono::milliseconds> grace;
+    if (stopping_ || result_.end != RelayResult::End::kExited) grace = options_.output_grace;
+    stdout_.finish(grace);
+    stderr_.finish(grace);
     result_.run_seconds = seconds_since(start_);
-    if (result_.kind != RelayResult::Kind::kExited && !result_.message.empty())
-      result_.console_tail.assign(console_lines_.begin(), console_lines_.end());
     return result_;
   }
 
  private:
-  enum class Phase { kBooting, kRunning, kPoweringOff };
+  enum class Phase {
+    kBooting,     // until the agent's Hello
+    kRunning,     // the spec is sent; the command runs
+    kDraining,    // the command ended; its output may still come
+    kPoweringOff  // the host has everything and said so; the VM ends by itself
+  };
 
-  void want(int fd, uint32_t events) {
-    if (fd < 0) return;
-    auto it = interests_.find(fd);
-    if (events == 0) {
-      if (it != interests_.end()) {
-        ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-        interests_.erase(it);
-      }
-      return;
-    }
-    if (it != interests_.end() && it->second == events) return;
-    struct epoll_event ev {};
-    ev.events = events;
-    ev.data.fd = fd;
-    if (::epoll_ctl(epoll_.get(), it == interests_.end() ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) <
-        0)
-      throw_errno("epoll_ctl");
-    interests_[fd] = events;
-  }
+  bool in_session() const { return phase_ == Phase::kRunning || phase_ == Phase::kDraining; }
 
-  void update_interests() {
-    bool room = stdout_.queued() + stderr_.queued() < kOutputHighWater;
+  void watch() {
+    size_t queued = stdout_.queued() + stderr_.queued();
+    bool room = queued < kOutputHighWater || stopping_;
     uint32_t channel_events = 0;
-    if (channel_ && room) channel_events |= uint32_t{EPOLLIN};
-    if (channel_ && out_offset_ < out_.size()) channel_events |= uint32_t{EPOLLOUT};
-    want(channel_.get(), channel_events);
-    want(console_.get(), console_ ? uint32_t{EPOLLIN} : 0u);
-    want(vm_.stderr_fd(), qemu_stderr_open_ ? uint32_t{EPOLLIN} : 0u);
-    want(vm_.pidfd(), EPOLLIN);
-    want(signals_.get(), EPOLLIN);
-    want(boot_timer_.get(), EPOLLIN);
-    want(run_timer_.get(), EPOLLIN);
-    bool stdin_wanted =
-        phase_ == Phase::kRunning && !stdin_done_ && inflight_ < protocol::kStdinWindow;
-    want(stdin_.event_fd(), stdin_wanted ? uint32_t{EPOLLIN} : 0u);
-    want(stdout_.event_fd(), EPOLLIN);
-    want(stderr_.event_fd(), EPOLLIN);
+    if (channel_open_ && room) channel_events |= uint32_t{EPOLLIN};
+    if (channel_open_ && channel_.pending()) channel_events |= uint32_t{EPOLLOUT};
+    poller_.want(channel_.fd(), channel_events);
+    poller_.want(vm_.console(), console_open_ ? uint32_t{EPOLLIN} : 0u);
+    poller_.want(vm_.diagnostics(), vm_stderr_open_ ? uint32_t{EPOLLIN} : 0u);
+    poller_.want(vm_.ended(), vm_running_ ? uint32_t{EPOLLIN} : 0u);
+    poller_.want(io_.signals, EPOLLIN);
+    poller_.want(boot_timer_.get(), EPOLLIN);
+    poller_.want(run_timer_.get(), EPOLLIN);
+    poller_.want(stdin_.event_fd(), in_session() && !stdin_done_ ? uint32_t{EPOLLIN} : 0u);
+    poller_.want(stdout_.event_fd(), EPOLLIN);
+    poller_.want(stderr_.event_fd(), EPOLLIN);
   }
 
   void dispatch(int fd) {
-    if (fd == channel_.get()) {
-      read_channel();
-    } else if (fd == console_.get()) {
+    if (fd == channel_.fd()) {
+      read_channel(kChannelReadPerWake);
+    } else if (fd == vm_.console()) {
       read_console();
-    } else if (fd == vm_.stderr_fd()) {
-      read_qemu_stderr();
-    } else if (fd == vm_.pidfd()) {
+    } else if (fd == vm_.diagnostics()) {
+      read_vm_stderr();
+    } else if (fd == vm_.ended()) {
       vm_ended();
-    } else if (fd == signals_.get()) {
+    } else if (fd == io_.signals) {
       read_signals();
     } else if (fd == boot_timer_.get()) {
-      boot_timer_fired();
+      drain_event(fd);
+      if (phase_ == Phase::kBooting) fail(RelayResult::End::kBootTimeout);
+      if (phase_ == Phase::kPoweringOff) finished_ = true;  // QEMU is killed on the way out
     } else if (fd == run_timer_.get()) {
-      fail(RelayResult::Kind::kTimeout, kExitTimeout,
-           "the command timed out after " + format_duration(*options_.timeout) +
-               "; the VM was stopped");
+      drain_event(fd);
+      fail(RelayResult::End::kTimeout);
     } else if (fd == stdout_.event_fd() || fd == stderr_.event_fd()) {
-      uint64_t count;
-      (void)!::read(fd, &count, sizeof count);
+      drain_event(fd);
       for (auto [pump, stream] :
            {std::pair{&stdout_, protocol::kStdout}, {&stderr_, protocol::kStderr}}) {
-        if (pump->broken() && !closed_sent_[stream]) {
+        if (pump->broken() && !close_sent_[stream] && in_session()) {
           // The reader is gone: the command's next write fails, as it would locally.
-          closed_sent_[stream] = true;
-          if (phase_ == Phase::kRunning) queue(FrameType::kClose, stream, {});
+          close_sent_[stream] = true;
+          channel_.queue(FrameType::kClose, stream, {});
         }
       }
     }
@@ -184,58 +175,25 @@ class Relay {
 
   // ---- the channel
 
-  void queue(FrameType type, uint8_t stream, std::string_view payload) {
-    protocol::append_frame(out_, type, stream, payload);
+  // Reads up to MAX bytes and handles the frames. Returns whether there may be more.
+  bool read_channel(size_t max) {
+    if (!channel_open_ || finished_) return false;
+    FrameChannel::Read read = channel_.read_some(max);
+    try {
+      while (auto frame = channel_.next()) {
+        handle(*frame);
+        if (finished_) return false;
+      }
+    } catch (const protocol::ProtocolError& e) {
+      result_.protocol_error = e.what();
+      fail(RelayResult::End::kChannelBroke);
+      return false;
+    }
+    if (read == FrameChannel::Read::kClosed) channel_open_ = false;  // QEMU is ending
+    return read == FrameChannel::Read::kMore;
   }
 
-  void flush_channel() {
-    while (channel_ && out_offset_ < out_.size()) {
-      ssize_t n = ::write(channel_.get(), out_.data() + out_offset_, out_.size() - out_offset_);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN) break;
-        // QEMU is gone; its pidfd says so next.
-        channel_.reset();
-        break;
-      }
-      out_offset_ += static_cast<size_t>(n);
-    }
-    if (out_offset_ == out_.size()) {
-      out_.clear();
-      out_offset_ = 0;
-    }
-  }
-
-  // Reads what the channel has now. Returns false when there is nothing more to read for now
-  // (EAGAIN) or ever (QEMU closed it).
-  bool read_channel() {
-    char buf[1 << 16];
-    // A bounded number of reads per wake-up, so that output pumps and signals get their turn.
-    for (int round = 0; round < 16; ++round) {
-      if (!channel_ || finished_) return false;
-      ssize_t n = ::read(channel_.get(), buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EAGAIN) return false;
-      if (n <= 0) {
-        channel_.reset();  // QEMU closed it: it is exiting, the pidfd tells the rest
-        return false;
-      }
-      reader_.feed(std::string_view(buf, static_cast<size_t>(n)));
-      try {
-        while (auto frame = reader_.next()) {
-          handle(*frame);
-          if (finished_) return false;
-        }
-      } catch (const protocol::ProtocolError& e) {
-        fail(RelayResult::Kind::kVmFailed, kExitFailure,
-             std::string("the channel to the guest broke: ") + e.what());
-        return false;
-      }
-    }
-    return true;
-  }
-
-  void handle(const protocol::Frame& frame) {
+  void handle(protocol::Frame& frame) {
     switch (frame.type) {
       case FrameType::kHello: {
         if (phase_ != Phase::kBooting) throw protocol::ProtocolError("a second hello");
@@ -245,46 +203,49 @@ class Relay {
                                         std::to_string(hello.version) + ", execvm " +
                                         std::to_string(protocol::kVersion));
         disarm(boot_timer_.get());
+        result_.booted = true;
         result_.boot_seconds = seconds_since(start_);
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        spec_.realtime_ns = int64_t(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-        queue(FrameType::kSpec, 0, spec_to_json(spec_));
+        send_spec();
         phase_ = Phase::kRunning;
-        if (options_.tty) send_winsize();
+        if (io_.terminal) send_winsize();
         break;
       }
       case FrameType::kData:
-        if (frame.stream == protocol::kStdout) {
-          stdout_.push(frame.payload);
-        } else if (frame.stream == protocol::kStderr) {
-          stderr_.push(frame.payload);
-        } else {
+        if (frame.stream == protocol::kStdin)
           throw protocol::ProtocolError("data frame for stdin from the guest");
-        }
+        if (stopping_ && stdout_.queued() + stderr_.queued() >= kOutputDropAbove) break;
+        output(frame.stream).push(std::move(frame.payload));
         break;
       case FrameType::kEof:
-        break;  // the command closed that output; nothing to do on this side
-      case FrameType::kCredit: {
-        uint32_t credit = protocol::decode_u32(frame.payload);
-        if (credit > inflight_) throw protocol::ProtocolError("credit beyond what was sent");
-        inflight_ -= credit;
+        if (frame.stream == protocol::kStdin)
+          throw protocol::ProtocolError("end of stdin from the guest");
+        output_ended_[frame.stream] = true;
+        maybe_acknowledge();
         break;
-      }
+      case FrameType::kClose:
+        // The command's stdin is closed: read no more of the caller's for it.
+        if (frame.stream != protocol::kStdin)
+          throw protocol::ProtocolError("close of an output from the guest");
+        stdin_done_ = true;
+        break;
+      case FrameType::kCredit:
+        credit_.granted(protocol::decode_u32(frame.payload));
+        break;
       case FrameType::kExit:
-        result_.kind = RelayResult::Kind::kExited;
+        if (!in_session()) throw protocol::ProtocolError("an exit out of turn");
+        result_.end = RelayResult::End::kExited;
         result_.status = protocol::decode_exit(frame.payload);
-        result_.exit_code = result_.status.shell_status();
-        power_off();
+        result_.exit_seconds = seconds_since(start_);
+        phase_ = Phase::kDraining;
+        maybe_acknowledge();
         break;
-      case FrameType::kError: {
-        auto error = protocol::decode_error(frame.payload);
-        result_.kind = RelayResult::Kind::kGuestError;
-        result_.exit_code = error.exit_code;
-        result_.message = error.message;
-        power_off();
+      case FrameType::kError:
+        if (phase_ != Phase::kRunning) throw protocol::ProtocolError("an error out of turn");
+        result_.end = RelayResult::End::kGuestError;
+        result_.guest_error = protocol::decode_error(frame.payload);
+        result_.exit_seconds = seconds_since(start_);
+        acknowledge();
         break;
-      }
       default:
         throw protocol::ProtocolError(std::string("unexpected ") +
                                       protocol::frame_type_name(frame.type) +
@@ -292,196 +253,204 @@ class Relay {
     }
   }
 
-  // The agent has reported; it powers off once acknowledged. QEMU then exits on its own.
-  void power_off() {
-    result_.exit_seconds = seconds_since(start_);
-    queue(FrameType::kAck, 0, {});
+  OutputPump& output(uint8_t stream) {
+    if (stream == protocol::kStdout) return stdout_;
+    if (stream == protocol::kStderr) return stderr_;
+    throw protocol::ProtocolError("unknown output stream " + std::to_string(stream));
+  }
+
+  void send_spec() {
+    channel_.queue(FrameType::kClock, protocol::encode_i64(realtime_ns()));
+    std::string_view rest = spec_json_;
+    while (rest.size() > protocol::kMaxPayload) {
+      channel_.queue(FrameType::kSpecPart, rest.substr(0, protocol::kMaxPayload));
+      rest.remove_prefix(protocol::kMaxPayload);
+    }
+    channel_.queue(FrameType::kSpec, rest);
+  }
+
+  void maybe_acknowledge() {
+    if (phase_ == Phase::kDraining && output_ended_[protocol::kStdout] &&
+        output_ended_[protocol::kStderr])
+      acknowledge();
+  }
+
+  // The host has everything: the agent may end the VM, which QEMU then leaves on its own.
+  void acknowledge() {
+    channel_.queue(FrameType::kAck, {});
     phase_ = Phase::kPoweringOff;
-    arm(boot_timer_.get(), kPowerOffGrace);
+    arm(boot_timer_.get(), options_.power_off_grace);
     disarm(run_timer_.get());
   }
 
   void send_stdin() {
-    if (phase_ != Phase::kRunning || stdin_done_ || !channel_) return;
-    while (inflight_ < protocol::kStdinWindow) {
-      size_t room = std::min<size_t>(kStdinChunk, protocol::kStdinWindow - inflight_);
-      std::string chunk = stdin_.take(room);
-      if (chunk.empty()) break;
-      inflight_ += static_cast<uint32_t>(chunk.size());
-      queue(FrameType::kData, protocol::kStdin, chunk);
-    }
+    if (!in_session() || stdin_done_ || !channel_open_) return;
+    std::string data = stdin_.take();
+    taken_ += data.size();
+    for (size_t at = 0; at < data.size(); at += kStdinChunk)
+      channel_.queue(FrameType::kData, protocol::kStdin,
+                     std::string_view(data).substr(at, kStdinChunk));
+    credit_.sent(data.size());
     if (stdin_.finished()) {
       stdin_done_ = true;
-      queue(FrameType::kEof, protocol::kStdin, {});
+      channel_.queue(FrameType::kEof, protocol::kStdin, {});
+      return;
+    }
+    // Ask the pump for what the guest has room for and was not asked yet.
+    uint64_t outstanding = asked_ - taken_;
+    if (credit_.room() > outstanding) {
+      stdin_.request(credit_.room() - outstanding);
+      asked_ = taken_ + credit_.room();
     }
   }
 
   void send_winsize() {
     struct winsize ws {};
-    if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-      queue(FrameType::kWinsize, 0, protocol::encode_winsize({ws.ws_row, ws.ws_col}));
+    if (::ioctl(io_.terminal->fd(), TIOCGWINSZ, &ws) == 0)
+      channel_.queue(FrameType::kWinsize, 0, protocol::encode_winsize({ws.ws_row, ws.ws_col}));
   }
 
   // ---- QEMU's other outputs
 
-  void read_console() {
+  // Reads what the console has now; returns whether it read something.
+  bool read_console() {
     char buf[4096];
-    ssize_t n = ::read(console_.get(), buf, sizeof buf);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    ssize_t n = ::read(vm_.console(), buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
     if (n <= 0) {
-      console_.reset();
-      return;
+      poller_.forget(vm_.console());
+      console_open_ = false;
+      return false;
     }
     std::string_view text(buf, static_cast<size_t>(n));
     if (options_.console_to_stderr) stderr_.push(std::string(text));
+    result_.console.append(text);
+    if (result_.console.size() > kConsoleKept)
+      result_.console.erase(0, result_.console.size() - kConsoleKept);
     for (char c : text) {
-      if (c == '\n') {
-        console_lines_.push_back(std::move(console_partial_));
-        console_partial_.clear();
-        if (console_lines_.size() > kConsoleLines) console_lines_.pop_front();
-      } else if (c != '\r' && console_partial_.size() < 1024) {
-        console_partial_ += c;
+      if (c != '\n') {
+        if (console_line_.size() < kConsoleLineMax) console_line_ += c;
+        continue;
       }
+      for (const char* halt : kHaltLines) {
+        if (console_line_.find(halt) != std::string::npos && phase_ != Phase::kPoweringOff)
+          fail(RelayResult::End::kHalted);
+      }
+      console_line_.clear();
     }
+    return true;
   }
 
-  void read_qemu_stderr() {
+  // Reads what QEMU said now; returns whether it read something.
+  bool read_vm_stderr() {
     char buf[4096];
-    ssize_t n = ::read(vm_.stderr_fd(), buf, sizeof buf);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    ssize_t n = ::read(vm_.diagnostics(), buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
     if (n <= 0) {
-      qemu_stderr_open_ = false;
-      return;
+      poller_.forget(vm_.diagnostics());
+      vm_stderr_open_ = false;
+      return false;
     }
-    if (qemu_stderr_.size() < kQemuStderrMax) qemu_stderr_.append(buf, static_cast<size_t>(n));
+    if (result_.vm_stderr.size() < kVmStderrKept)
+      result_.vm_stderr.append(buf, static_cast<size_t>(n));
+    return true;
   }
 
-  // QEMU exited. Read what it left in the sockets first: an Exit frame may be among it.
+  // The VM ended. What it left in the sockets is read first: the end of the output and the
+  // command's exit may be among it.
   void vm_ended() {
-    int status = vm_.reap();
-    while (read_channel()) {
+    result_.vm_status = vm_.wait();
+    vm_running_ = false;
+    while (read_channel(SIZE_MAX)) {
     }
     if (finished_) return;
-    while (console_) read_console();
-    while (qemu_stderr_open_) read_qemu_stderr();
-    if (!console_partial_.empty()) console_lines_.push_back(console_partial_);
+    while (read_console()) {
+    }
+    while (read_vm_stderr()) {
+    }
+    if (finished_) return;
     if (phase_ == Phase::kPoweringOff) {
-      finished_ = true;  // the normal end: the agent reported and rebooted
+      finished_ = true;  // the normal end: the agent was done and rebooted
       return;
     }
-    fail(RelayResult::Kind::kVmFailed, kExitFailure, explain_vm_end(status));
+    fail(RelayResult::End::kVmEnded);
   }
 
-  std::string explain_vm_end(int status) {
-    for (const auto& line : console_lines_) {
-      auto pos = line.find("Kernel panic");
-      if (pos != std::string::npos) return "the guest kernel panicked: " + line.substr(pos);
-    }
-    std::string first_error;
-    for (const auto& line : split(qemu_stderr_, '\n')) {
-      if (!trim(line).empty()) {
-        first_error = std::string(trim(line));
-        break;
-      }
-    }
-    std::string when =
-        phase_ == Phase::kBooting ? "before the guest started" : "before the command finished";
-    if (WIFSIGNALED(status)) return "QEMU " + describe_wait_status(status) + " " + when;
-    if (!first_error.empty()) return "QEMU failed " + when + ": " + first_error;
-    if (WEXITSTATUS(status) != 0) return "QEMU " + describe_wait_status(status) + " " + when;
-    return "the VM stopped " + when + " (the guest rebooted or powered off)";
-  }
-
-  // ---- signals and timers
+  // ---- signals
 
   void read_signals() {
     struct signalfd_siginfo info;
-    while (::read(signals_.get(), &info, sizeof info) == sizeof info) {
+    while (::read(io_.signals, &info, sizeof info) == sizeof info) {
       int sig = static_cast<int>(info.ssi_signo);
       if (sig == SIGWINCH) {
-        if (options_.tty && phase_ == Phase::kRunning) send_winsize();
+        if (io_.terminal && in_session()) send_winsize();
+        continue;
+      }
+      if (sig == SIGCONT) {
+        // Perhaps brought back to the foreground: the terminal may be read and be raw again.
+        if (io_.terminal) io_.terminal->refresh();
+        stdin_.wake();
         continue;
       }
       if (phase_ == Phase::kPoweringOff) continue;  // the command has already ended
+      result_.signal = sig;
       if (phase_ == Phase::kBooting) {
-        // Nothing runs yet that could take the signal: the run ends here, as a command
-        // killed by it would.
-        fail(RelayResult::Kind::kInterrupted, 128 + sig, "");
+        // Nothing runs yet that could take the signal: the run ends here, as a command killed
+        // by it would.
+        fail(RelayResult::End::kInterrupted);
         return;
       }
-      if (++signal_counts_[sig] >= kSignalsToForce) {
-        fail(RelayResult::Kind::kInterrupted, 128 + sig,
-             "stopped the VM after " + std::to_string(kSignalsToForce) + " " + sigabbrev_np(sig) +
-                 " signals the command did not end on");
+      stopping_ = true;
+      if (++signal_counts_[sig] >= kSignalsToStop) {
+        fail(RelayResult::End::kInterrupted);
         return;
       }
-      queue(FrameType::kSignal, 0, protocol::encode_u32(static_cast<uint32_t>(sig)));
+      channel_.queue(FrameType::kSignal, 0, protocol::encode_u32(static_cast<uint32_t>(sig)));
     }
   }
 
-  void boot_timer_fired() {
-    uint64_t count;
-    (void)!::read(boot_timer_.get(), &count, sizeof count);
-    if (phase_ == Phase::kBooting) {
-      fail(RelayResult::Kind::kBootTimeout, kExitFailure,
-           "the VM did not start within " + format_duration(options_.boot_timeout) +
-               "; see the kernel's last lines below, or run again with --console");
-    } else if (phase_ == Phase::kPoweringOff) {
-      finished_ = true;  // the command's status is known; QEMU is killed on the way out
-    }
-  }
-
-  void fail(RelayResult::Kind kind, int exit_code, std::string message) {
-    result_.kind = kind;
-    result_.exit_code = exit_code;
-    result_.message = std::move(message);
+  void fail(RelayResult::End end) {
+    result_.end = end;
     finished_ = true;
   }
 
-  Vm& vm_;
-  Fd channel_;
-  Fd console_;
-  RunSpec spec_;
+  Vmm& vm_;
+  const std::string& spec_json_;
+  RelayIo io_;
   RelayOptions options_;
-  Fd epoll_;
-  Fd signals_;
+  FrameChannel channel_;
+  Poller poller_;
   Fd boot_timer_;  // the boot watchdog, then the power-off grace
   Fd run_timer_;
   InputPump stdin_;
   OutputPump stdout_;
   OutputPump stderr_;
-  std::map<int, uint32_t> interests_;
 
   Phase phase_ = Phase::kBooting;
   bool finished_ = false;
+  bool stopping_ = false;  // a signal to stop reached the command
   Clock::time_point start_;
   RelayResult result_;
 
-  std::string out_;
-  size_t out_offset_ = 0;
-  protocol::FrameReader reader_;
-  uint32_t inflight_ = 0;  // stdin bytes sent and not yet credited back
-  bool stdin_done_ = false;
-  bool closed_sent_[3] = {false, false, false};
-  std::map<int, int> signal_counts_;
+  bool vm_running_ = true;
+  bool channel_open_ = true;
+  bool console_open_ = true;
+  bool vm_stderr_open_ = true;
+  std::string console_line_;
 
-  std::deque<std::string> console_lines_;
-  std::string console_partial_;
-  bool qemu_stderr_open_ = true;
-  std::string qemu_stderr_;
+  StdinCredit credit_;
+  uint64_t asked_ = 0, taken_ = 0;  // of the stdin pump
+  bool stdin_done_ = false;
+  bool output_ended_[3] = {false, false, false};
+  bool close_sent_[3] = {false, false, false};
+  int signal_counts_[NSIG] = {};
 };
 
 }  // namespace
 
-sigset_t relay_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH}) sigaddset(&set, sig);
-  return set;
-}
-
-RelayResult relay_vm(Vm& vm, Fd channel, Fd console, RunSpec spec, const RelayOptions& options) {
-  return Relay(vm, std::move(channel), std::move(console), std::move(spec), options).run();
+RelayResult relay(Vmm& vm, const std::string& spec_json, const RelayIo& io,
+                  const RelayOptions& options) {
+  return Relay(vm, spec_json, io, options).run();
 }
 
 }  // namespace execvm

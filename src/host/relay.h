@@ -1,53 +1,75 @@
 // The host's relay: one VM's life from boot to exit, in one epoll loop. It answers the agent's
-// Hello with the RunSpec, streams the caller's stdin to the guest (within the window the guest
-// grants) and the command's stdout and stderr back, forwards signals and window sizes, keeps
-// the boot watchdog and the run timeout, and turns every way a VM can end into a RelayResult.
+// Hello with the clock and the RunSpec, streams the caller's stdin to the guest (as far as the
+// guest grants) and the command's stdout and stderr back, forwards signals and window sizes,
+// keeps the boot watchdog, the run's timeout and the power-off grace, and records how the VM
+// ended. What that means for the user (the exit status, the message) is the report's business.
 #pragma once
+
+#include <signal.h>
 
 #include <chrono>
 #include <optional>
 #include <string>
-#include <vector>
 
-#include "host/vm.h"
+#include "host/terminal.h"
+#include "host/vmm.h"
 #include "protocol/frame.h"
-#include "spec/run_spec.h"
-#include "util/fd.h"
 
 namespace execvm {
+
+// The relay's side of the caller's world.
+struct RelayIo {
+  int in = 0, out = 1, err = 2;  // the caller's stdio (left blocking: see stdio_pump.h)
+  int signals = -1;  // yields struct signalfd_siginfo records: a signalfd (a pipe in tests)
+  // The caller's terminal when the command has one: its window size follows, and raw mode is
+  // put back after a SIGCONT.
+  RawTerminal* terminal = nullptr;
+};
 
 struct RelayOptions {
   std::chrono::milliseconds boot_timeout{30'000};
   std::optional<std::chrono::milliseconds> timeout;  // the whole run, boot included
-  bool console_to_stderr = false;                    // --console: the kernel's log as it comes
-  bool tty = false;  // the spec puts the command on a terminal: forward SIGWINCH
+  // How long QEMU may take to end once the agent was told it may.
+  std::chrono::milliseconds power_off_grace{3000};
+  // How long output may take to reach a reader that does not read, once the run ended other than
+  // by the command's own end (a timeout, a signal to execvm, a failure).
+  std::chrono::milliseconds output_grace{1000};
+  bool console_to_stderr = false;  // --console: the kernel's log as it comes
 };
 
+// How the VM's life ended: facts, for the report.
 struct RelayResult {
-  enum class Kind {
-    kExited,       // the command ended: STATUS
-    kGuestError,   // the agent could not run it: MESSAGE, EXIT_CODE (125/126/127)
-    kVmFailed,     // the VM ended or broke before the command did: MESSAGE
-    kBootTimeout,  // no Hello within the boot timeout: MESSAGE
-    kTimeout,      // --timeout expired: MESSAGE
-    kInterrupted,  // a signal ended the run before the command could get it: EXIT_CODE
+  enum class End {
+    kExited,        // the command ended (STATUS) and its output was relayed
+    kGuestError,    // the agent could not run it: GUEST_ERROR
+    kVmEnded,       // the VM ended before the command did: VM_STATUS, CONSOLE, VM_STDERR
+    kHalted,        // the guest halted or powered off by itself (its kernel cannot end QEMU so)
+    kBootTimeout,   // no Hello within the boot timeout
+    kTimeout,       // the run's timeout expired
+    kInterrupted,   // SIGNAL ended the run: during the boot, or the same one kSignalsToStop times
+    kChannelBroke,  // garbage on the channel: PROTOCOL_ERROR
   };
-  Kind kind = Kind::kVmFailed;
+  End end = End::kVmEnded;
   protocol::ExitStatus status;
-  int exit_code = 125;  // what execvm exits with
-  std::string message;  // one line for stderr, empty for kExited and plain interrupts
-  std::vector<std::string> console_tail;  // the kernel's last lines, for failures
-  double boot_seconds = 0;                // from start to the agent's Hello
-  double exit_seconds = 0;                // from start to the agent's Exit (or Error)
-  double run_seconds = 0;                 // from start to the end
+  protocol::GuestError guest_error;
+  int signal = 0;
+  std::string protocol_error;
+  bool booted = false;  // the agent said hello
+  int vm_status = 0;    // the monitor's wait status
+  std::string vm_stderr;
+  std::string console;      // what the console said, its last kConsoleKept bytes
+  double boot_seconds = 0;  // from start to the agent's Hello
+  double exit_seconds = 0;  // from start to the command's end
+  double run_seconds = 0;   // from start to the end
 };
 
-// Runs the VM to its end. SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGWINCH must be blocked in every
-// thread (the relay reads them through a signalfd); SIGPIPE ignored. CHANNEL and CONSOLE are
-// execvm's ends of the sockets given to QEMU.
-RelayResult relay_vm(Vm& vm, Fd channel, Fd console, RunSpec spec, const RelayOptions& options);
+// The same signal this many times while the command runs: stop waiting for it, stop the VM.
+inline constexpr int kSignalsToStop = 3;
+inline constexpr size_t kConsoleKept = 64 * 1024;
 
-// The signals relay_vm() expects blocked.
-sigset_t relay_signals();
+// Runs VM to its end, sending SPEC_JSON (the RunSpec) when the agent says hello. Whatever
+// happens, the VM has ended and been waited for, and the output relayed, when this returns.
+RelayResult relay(Vmm& vm, const std::string& spec_json, const RelayIo& io,
+                  const RelayOptions& options);
 
 }  // namespace execvm

@@ -1,19 +1,14 @@
-// Session: one `execvm run` end to end: options -> RunSpec, kernel, root, accelerator -> Vm ->
-// relay -> the exit status, with execvm's own failures reported as one line on stderr.
+// Session: one `execvm run`, top to bottom: options and caller -> RunSpec -> Root -> kernel,
+// QEMU and accelerator -> Vm -> relay -> report -> the exit status.
 #pragma once
 
 #include "cli/options.h"
+#include "host/caller.h"
 
 namespace execvm {
 
-// Runs OPTIONS' command in a VM and returns the status execvm exits with. IGNORED_SIGNALS are
-// the signals execvm's caller ignores (the command will too). Throws Error for failures before
-// the VM starts.
-int run_session(const RunOptions& options, const std::vector<int>& ignored_signals);
-
-// Blocks the signals the relay reads and ignores SIGPIPE: call first in main(), before any
-// thread exists, so that every thread inherits the mask. Returns the signals the caller had set
-// to be ignored, before execvm changed anything.
-std::vector<int> prepare_process_signals();
+// Runs OPTIONS' command for CALLER in a VM and returns the status execvm exits with, having said
+// on stderr what failed, if anything did. Throws Error for failures before the VM starts.
+int run_session(const RunOptions& options, const Caller& caller);
 
 }  // namespace execvm

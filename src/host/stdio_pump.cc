@@ -4,13 +4,22 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
 
 #include "util/error.h"
+#include "util/fd.h"
 
 namespace execvm {
 
 namespace {
+
+constexpr size_t kReadChunk = 64 * 1024;
+// How often a background job looks again whether it is in the foreground, besides on SIGCONT.
+constexpr std::chrono::milliseconds kForegroundRecheck{250};
 
 Fd make_eventfd() {
   Fd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -28,38 +37,55 @@ void drain(int event_fd) {
   (void)!::read(event_fd, &count, sizeof count);
 }
 
+// Whether reading FD now is allowed: it is not a terminal, or execvm is in the terminal's
+// foreground process group.
+bool may_read(int fd) {
+  if (!::isatty(fd)) return true;
+  pid_t foreground = ::tcgetpgrp(fd);
+  return foreground < 0 || foreground == ::getpgrp();
+}
+
 }  // namespace
 
-// Shared with the reader thread, which may outlive the pump: a blocked read(2) on the caller's
-// stdin cannot be interrupted, so the thread is detached and finishes on its own.
 struct InputPump::State {
   int fd;
-  size_t max_buffered;
-  Fd event;
+  Fd event = make_eventfd();
   std::mutex mutex;
   std::condition_variable cv;
+  size_t wanted = 0;  // asked for and not yet read
   std::string buffer;
   bool eof = false;
   bool stopping = false;
 };
 
-InputPump::InputPump(int fd, size_t max_buffered) : state_(std::make_shared<State>()) {
+InputPump::InputPump(int fd) : state_(std::make_shared<State>()) {
   state_->fd = fd;
-  state_->max_buffered = max_buffered;
-  state_->event = make_eventfd();
   std::thread([s = state_] {
-    char buf[65536];
+    char buf[kReadChunk];
     for (;;) {
+      size_t want;
       {
         std::unique_lock lock(s->mutex);
-        s->cv.wait(lock, [&] { return s->stopping || s->buffer.size() < s->max_buffered; });
-        if (s->stopping) return;
+        for (;;) {
+          if (s->stopping) return;
+          if (s->wanted > 0) {
+            lock.unlock();
+            bool allowed = may_read(s->fd);
+            lock.lock();
+            if (allowed) break;
+            s->cv.wait_for(lock, kForegroundRecheck);
+            continue;
+          }
+          s->cv.wait(lock);
+        }
+        want = std::min(s->wanted, sizeof buf);
       }
-      ssize_t n = ::read(s->fd, buf, sizeof buf);
+      ssize_t n = ::read(s->fd, buf, want);
       if (n < 0 && errno == EINTR) continue;
       std::lock_guard lock(s->mutex);
       if (n > 0) {
         s->buffer.append(buf, static_cast<size_t>(n));
+        s->wanted -= std::min(s->wanted, static_cast<size_t>(n));
       } else {
         // End of file, or an fd that cannot be read (closed, a directory): no more input.
         s->eof = true;
@@ -80,14 +106,17 @@ int InputPump::event_fd() const {
   return state_->event.get();
 }
 
-std::string InputPump::take(size_t max) {
+void InputPump::request(size_t n) {
+  if (n == 0) return;
+  std::lock_guard lock(state_->mutex);
+  state_->wanted += n;
+  state_->cv.notify_all();
+}
+
+std::string InputPump::take() {
   std::lock_guard lock(state_->mutex);
   drain(state_->event.get());
-  std::string out = state_->buffer.substr(0, max);
-  state_->buffer.erase(0, out.size());
-  state_->cv.notify_all();
-  if (!state_->buffer.empty() || state_->eof) notify(state_->event.get());
-  return out;
+  return std::exchange(state_->buffer, {});
 }
 
 bool InputPump::finished() const {
@@ -95,8 +124,61 @@ bool InputPump::finished() const {
   return state_->eof && state_->buffer.empty();
 }
 
-OutputPump::OutputPump(int fd) : fd_(fd), event_(make_eventfd()) {
-  thread_ = std::thread([this] { run(); });
+void InputPump::wake() {
+  std::lock_guard lock(state_->mutex);
+  state_->cv.notify_all();
+}
+
+struct OutputPump::State {
+  int fd;
+  Fd event = make_eventfd();
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::deque<std::string> queue;
+  size_t queued = 0;
+  bool broken = false;
+  bool closing = false;
+  bool done = false;  // the thread has finished
+};
+
+OutputPump::OutputPump(int fd) : state_(std::make_shared<State>()) {
+  state_->fd = fd;
+  std::thread([s = state_] {
+    for (;;) {
+      std::string chunk;
+      {
+        std::unique_lock lock(s->mutex);
+        s->cv.wait(lock, [&] { return s->closing || !s->queue.empty(); });
+        if (s->queue.empty()) {
+          s->done = true;
+          s->cv.notify_all();
+          return;
+        }
+        chunk = std::move(s->queue.front());
+        s->queue.pop_front();
+      }
+      size_t written = 0;
+      bool failed = false;
+      while (written < chunk.size()) {
+        ssize_t n = ::write(s->fd, chunk.data() + written, chunk.size() - written);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          failed = true;
+          break;
+        }
+        written += static_cast<size_t>(n);
+      }
+      std::lock_guard lock(s->mutex);
+      s->queued -= chunk.size();
+      notify(s->event.get());
+      if (failed) {
+        // Nothing more will be written: push() drops from now on.
+        s->broken = true;
+        for (auto& c : s->queue) s->queued -= c.size();
+        s->queue.clear();
+      }
+    }
+  }).detach();
 }
 
 OutputPump::~OutputPump() {
@@ -105,68 +187,44 @@ OutputPump::~OutputPump() {
 
 void OutputPump::push(std::string data) {
   if (data.empty()) return;
-  std::lock_guard lock(mutex_);
-  if (broken_) return;
-  queued_ += data.size();
-  queue_.push_back(std::move(data));
-  cv_.notify_all();
+  std::lock_guard lock(state_->mutex);
+  if (state_->broken) return;
+  state_->queued += data.size();
+  state_->queue.push_back(std::move(data));
+  state_->cv.notify_all();
 }
 
 size_t OutputPump::queued() const {
-  std::lock_guard lock(mutex_);
-  return queued_;
+  std::lock_guard lock(state_->mutex);
+  return state_->queued;
 }
 
 bool OutputPump::broken() const {
-  std::lock_guard lock(mutex_);
-  return broken_;
+  std::lock_guard lock(state_->mutex);
+  return state_->broken;
 }
 
 int OutputPump::event_fd() const {
-  return event_.get();
+  return state_->event.get();
 }
 
-void OutputPump::finish() {
-  {
-    std::lock_guard lock(mutex_);
-    closing_ = true;
-    cv_.notify_all();
+bool OutputPump::finish(std::optional<std::chrono::milliseconds> grace) {
+  std::unique_lock lock(state_->mutex);
+  state_->closing = true;
+  state_->cv.notify_all();
+  auto done = [&] { return state_->done; };
+  if (grace) {
+    if (!state_->cv.wait_for(lock, *grace, done)) {
+      // The reader does not read: what is left is dropped, and the thread, blocked in write(2),
+      // ends when the write does (or with the process).
+      for (auto& c : state_->queue) state_->queued -= c.size();
+      state_->queue.clear();
+      return false;
+    }
+  } else {
+    state_->cv.wait(lock, done);
   }
-  if (thread_.joinable()) thread_.join();
-}
-
-void OutputPump::run() {
-  for (;;) {
-    std::string chunk;
-    {
-      std::unique_lock lock(mutex_);
-      cv_.wait(lock, [&] { return closing_ || !queue_.empty(); });
-      if (queue_.empty()) return;
-      chunk = std::move(queue_.front());
-      queue_.pop_front();
-    }
-    size_t done = 0;
-    bool failed = false;
-    while (done < chunk.size()) {
-      ssize_t n = ::write(fd_, chunk.data() + done, chunk.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        failed = true;
-        break;
-      }
-      done += static_cast<size_t>(n);
-    }
-    std::lock_guard lock(mutex_);
-    queued_ -= chunk.size();
-    notify(event_.get());
-    if (failed) {
-      // Nothing more will be written: push() drops from now on.
-      broken_ = true;
-      for (auto& c : queue_) queued_ -= c.size();
-      queue_.clear();
-      return;
-    }
-  }
+  return !state_->broken;
 }
 
 }  // namespace execvm

@@ -1,36 +1,39 @@
 // The caller's stdin, stdout and stderr, each served by a thread doing plain blocking I/O.
 //
 // execvm never sets O_NONBLOCK on the caller's descriptors: they are shared with the rest of a
-// shell pipeline, which would see the flag too (NOTES.md). Blocking I/O on threads keeps them
-// as they are, and the main loop hears of progress through an eventfd.
+// shell pipeline, which would see the flag too (QEMU does that to descriptors it is given, which
+// is why they go through execvm). Blocking I/O on threads keeps them as they are, and the relay
+// hears of progress through an eventfd. A thread blocked in read(2) or write(2) cannot be woken,
+// so each pump's state is shared with its thread, which may outlive the pump.
 #pragma once
 
-#include <condition_variable>
+#include <chrono>
 #include <cstddef>
-#include <deque>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
-#include <thread>
-
-#include "util/fd.h"
 
 namespace execvm {
 
-// Reads FD on a thread, holding at most MAX_BUFFERED bytes not yet taken.
+// Reads FD on a thread, only as much as it is asked for. A terminal is read only while execvm is
+// in its foreground process group: the kernel stops a background job that reads its terminal.
 class InputPump {
  public:
-  InputPump(int fd, size_t max_buffered);
-  ~InputPump();
+  explicit InputPump(int fd);
+  ~InputPump();  // stops reading; a read under way ends on its own
   InputPump(const InputPump&) = delete;
   InputPump& operator=(const InputPump&) = delete;
 
-  // Readable (eventfd) when there is something to take or the input ended.
+  // Readable (eventfd) when something was read or the input ended.
   int event_fd() const;
-  // Up to MAX bytes read so far.
-  std::string take(size_t max);
+  // Asks for up to N bytes more than asked so far.
+  void request(size_t n);
+  // What was read and not yet taken.
+  std::string take();
   // The input ended and everything read was taken.
   bool finished() const;
+  // Execvm may have been moved to the foreground (SIGCONT): look again.
+  void wake();
 
  private:
   struct State;
@@ -41,7 +44,7 @@ class InputPump {
 class OutputPump {
  public:
   explicit OutputPump(int fd);
-  ~OutputPump();  // finishes writing, like finish()
+  ~OutputPump();  // finish()
   OutputPump(const OutputPump&) = delete;
   OutputPump& operator=(const OutputPump&) = delete;
 
@@ -50,23 +53,15 @@ class OutputPump {
   size_t queued() const;
   // The reader is gone (EPIPE) or the fd failed; what is pushed from now on is dropped.
   bool broken() const;
-  // Readable (eventfd) after each write, so the main loop sees queued() fall, and on a break.
+  // Readable (eventfd) after each write, so the relay sees queued() fall, and on a break.
   int event_fd() const;
-  // Waits until everything pushed is written (or the output broke) and stops the thread.
-  void finish();
+  // Waits until everything pushed is written or the output broke, but no longer than GRACE when
+  // given: a reader that does not read then loses the rest. Returns whether all was written.
+  bool finish(std::optional<std::chrono::milliseconds> grace = std::nullopt);
 
  private:
-  void run();
-
-  int fd_;
-  Fd event_;
-  mutable std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::string> queue_;
-  size_t queued_ = 0;
-  bool broken_ = false;
-  bool closing_ = false;
-  std::thread thread_;
+  struct State;
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace execvm

@@ -1,6 +1,7 @@
-// RawTerminal: puts the caller's terminal in raw mode for the VM's lifetime, so that keys (Ctrl-C
-// included) go to the command's terminal in the guest, and restores it however the run ends.
-// Restore it before printing anything of execvm's own.
+// RawTerminal: the caller's terminal in raw mode while the command has a terminal of its own in
+// the guest, so that keys (Ctrl-C included) go to it, restored however the run ends. Only while
+// execvm is in the terminal's foreground process group: a background job that changes its
+// terminal's modes is stopped by the kernel. Restore it before printing anything of execvm's.
 #pragma once
 
 #include <termios.h>
@@ -9,10 +10,15 @@ namespace execvm {
 
 class RawTerminal {
  public:
-  explicit RawTerminal(int fd);  // does nothing when FD is not a terminal
+  explicit RawTerminal(int fd);  // nothing when FD is not a terminal
   ~RawTerminal();
   RawTerminal(const RawTerminal&) = delete;
   RawTerminal& operator=(const RawTerminal&) = delete;
+
+  int fd() const { return fd_; }
+  // Enters raw mode if execvm is now in the foreground and the terminal is not raw yet (after a
+  // SIGCONT: brought to the foreground, or the shell restored its own modes).
+  void refresh();
 
  private:
   int fd_;

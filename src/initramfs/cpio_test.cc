@@ -15,7 +15,7 @@
 #include "initramfs/testing.h"
 #include "util/error.h"
 #include "util/fd.h"
-#include "util/subprocess.h"
+#include "util/process.h"
 #include "util/sys.h"
 
 namespace execvm {

@@ -12,8 +12,8 @@
 
 #include "initramfs/testing.h"
 #include "util/error.h"
+#include "util/process.h"
 #include "util/strings.h"
-#include "util/subprocess.h"
 #include "util/sys.h"
 
 namespace execvm {

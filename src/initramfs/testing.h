@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "util/error.h"
-#include "util/subprocess.h"
+#include "util/process.h"
 #include "util/sys.h"
 
 namespace execvm::testing {

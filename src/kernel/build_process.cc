@@ -17,6 +17,7 @@
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/paths.h"
+#include "util/process.h"
 #include "util/strings.h"
 #include "util/sys.h"
 
@@ -40,16 +41,14 @@ void sleep_ms(int ms) {
   ::poll(nullptr, 0, ms);
 }  // returns early (EINTR) on a signal
 
-// Waits up to TIMEOUT for PID to end; true when it was reaped.
-bool reap_within(pid_t pid, std::chrono::milliseconds timeout) {
+// Waits up to TIMEOUT for PROCESS to end; true when it was reaped.
+bool reap_within(Process& process, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    int status;
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid || (r < 0 && errno == ECHILD)) return true;
+  while (!process.poll()) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
     sleep_ms(50);
   }
+  return true;
 }
 
 // Whether a process of group PGID is still running (zombies do not count: they write nothing).
@@ -76,22 +75,18 @@ bool group_running(pid_t pgid) {
   return false;
 }
 
-// Ends the process group PGID whose leader is our child PGID: SIGTERM (make deletes its partial
-// targets and passes it on), SIGKILL when that takes too long, then SIGKILL for any stragglers
-// of the group, and a short wait for them so that nothing writes into a tree about to be removed.
-void stop_group(pid_t pgid) {
-  ::kill(-pgid, SIGTERM);
-  if (!reap_within(pgid, std::chrono::seconds(5))) {
-    ::kill(-pgid, SIGKILL);
-    reap_within(pgid, std::chrono::seconds(60));
+// Ends PROCESS and its group (PGID): SIGTERM (make deletes its partial targets and passes it
+// on), SIGKILL when that takes too long, then SIGKILL for any stragglers of the group, and a
+// short wait for them so that nothing writes into a tree about to be removed.
+void stop_group(Process& process, pid_t pgid) {
+  process.kill(SIGTERM);
+  if (!reap_within(process, std::chrono::seconds(5))) {
+    process.kill(SIGKILL);
+    reap_within(process, std::chrono::seconds(60));
   }
   if (::kill(-pgid, SIGKILL) != 0) return;  // the group is empty
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (group_running(pgid) && std::chrono::steady_clock::now() < deadline) sleep_ms(20);
-}
-
-int exit_status(int status) {
-  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
 }  // namespace
@@ -172,46 +167,17 @@ std::vector<std::string> build_environment() {
 int run_logged(const std::vector<std::string>& argv, const std::string& cwd, int log_fd,
                const std::vector<std::string>& env, const InterruptGuard& guard,
                const std::function<void()>& tick, std::chrono::milliseconds tick_every) {
-  if (argv.empty()) throw Error("no command to run");
-  auto program = find_program(argv[0]);
-  if (!program) throw Error("cannot run " + argv[0] + ": not found in PATH");
-  // Everything the child needs, made before fork: after it only async-signal-safe calls.
-  std::vector<char*> args, envp;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  const pid_t parent = ::getpid();
-  static const char kExecFailed[] = "execvm: cannot start the program\n";
-  static const char kChdirFailed[] = "execvm: cannot enter the working directory\n";
-
-  pid_t pid = ::fork();
-  if (pid < 0) throw_errno("cannot start " + argv[0]);
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) _exit(128 + SIGTERM);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);  // execvm may ignore it; the build's pipelines expect it
-    int null_fd = ::open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) ::dup2(null_fd, 0);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-    if (!cwd.empty() && ::chdir(cwd.c_str()) < 0) {
-      (void)!::write(2, kChdirFailed, sizeof kChdirFailed - 1);
-      _exit(127);
-    }
-    ::execve(program->c_str(), args.data(), envp.data());
-    (void)!::write(2, kExecFailed, sizeof kExecFailed - 1);
-    _exit(127);
-  }
-  ::setpgid(pid, pid);  // also here, so that stop_group() finds the group from the start
+  ProcessSpec spec;
+  spec.argv = argv;
+  spec.env = env;
+  spec.cwd = cwd;
+  spec.stdout_fd = log_fd;
+  spec.stderr_fd = log_fd;
+  spec.death_signal = SIGTERM;  // make then removes its partial targets
+  Process process(spec);
 
   // Wait for the child, a signal or the next tick. The guard's signals are blocked except inside
   // ppoll, so one that arrives between the check of the flag and the wait still ends the wait.
-  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));  // -1 on kernels before 5.3
   sigset_t blocked, unblocked;
   sigemptyset(&blocked);
   for (int sig : kSignals) sigaddset(&blocked, sig);
@@ -225,19 +191,16 @@ int run_logged(const std::vector<std::string>& argv, const std::string& cwd, int
   using Clock = std::chrono::steady_clock;
   auto next_tick = Clock::now() + tick_every;
   for (;;) {
-    int status;
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return exit_status(status);
-    if (r < 0 && errno != EINTR) throw_errno("waitpid");
+    if (auto status = process.poll()) return shell_status(*status);
     if (guard.signal()) {
-      stop_group(pid);
+      stop_group(process, process.pid());
       guard.check();
     }
     if (tick && Clock::now() >= next_tick) {
       tick();
       next_tick = Clock::now() + tick_every;
     }
-    auto wait = std::chrono::milliseconds(pidfd ? 1000 : 100);
+    auto wait = std::chrono::milliseconds(1000);
     if (tick) {
       wait = std::min(
           wait, std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - Clock::now()) +
@@ -246,8 +209,8 @@ int run_logged(const std::vector<std::string>& argv, const std::string& cwd, int
     wait = std::max(wait, std::chrono::milliseconds(0));
     struct timespec ts = {static_cast<time_t>(wait.count() / 1000),
                           static_cast<long>(wait.count() % 1000) * 1'000'000};
-    struct pollfd pfd = {pidfd.get(), POLLIN, 0};
-    ::ppoll(pidfd ? &pfd : nullptr, pidfd ? 1 : 0, &ts, &unblocked);
+    struct pollfd pfd = {process.exit_fd(), POLLIN, 0};
+    ::ppoll(&pfd, 1, &ts, &unblocked);
   }
 }
 

@@ -27,8 +27,8 @@
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/paths.h"
+#include "util/process.h"
 #include "util/strings.h"
-#include "util/subprocess.h"
 #include "util/sys.h"
 
 namespace execvm {
@@ -96,17 +96,9 @@ std::string basename_of(const std::string& path) {
   return path.substr(path.find_last_of('/') + 1);
 }
 
-unsigned usable_cpus() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-    return static_cast<unsigned>(CPU_COUNT(&set));
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? static_cast<unsigned>(n) : 1;
-}
-
 // The version of PACKAGE when dpkg has it installed.
 std::optional<std::string> installed_version(const std::string& package) {
-  ProcessResult r = run_capture({"dpkg-query", "-W", "-f=${Status}\t${Version}", package}, true);
+  CapturedRun r = run_capture({"dpkg-query", "-W", "-f=${Status}\t${Version}", package}, true);
   std::vector<std::string> fields = split(std::string(trim(r.output)), '\t');
   if (r.status != 0 || fields.size() != 2 || fields[0] != "install ok installed" ||
       fields[1].empty())
@@ -126,7 +118,7 @@ std::optional<std::string> dpkg_version(const std::string& tarball) {
       free(real);
     }
     for (const auto& path : paths) {
-      ProcessResult owner = run_capture({"dpkg-query", "-S", path}, true);
+      CapturedRun owner = run_capture({"dpkg-query", "-S", path}, true);
       if (owner.status != 0) continue;
       // "linux-source-6.12: /usr/src/linux-source-6.12.tar.xz"
       std::string line = split(owner.output, '\n')[0];

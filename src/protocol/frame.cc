@@ -31,7 +31,7 @@ uint16_t get_u16(const char* p) {
 
 bool known_type(uint8_t t) {
   return t >= static_cast<uint8_t>(FrameType::kHello) &&
-         t <= static_cast<uint8_t>(FrameType::kError);
+         t <= static_cast<uint8_t>(FrameType::kClock);
 }
 
 void expect_size(std::string_view payload, size_t size, const char* what) {
@@ -66,6 +66,10 @@ const char* frame_type_name(FrameType type) {
       return "ack";
     case FrameType::kError:
       return "error";
+    case FrameType::kSpecPart:
+      return "spec part";
+    case FrameType::kClock:
+      return "clock";
   }
   return "unknown";
 }
@@ -124,16 +128,34 @@ uint32_t decode_u32(std::string_view payload) {
   return get_u32(payload.data());
 }
 
+std::string encode_i64(int64_t value) {
+  auto v = static_cast<uint64_t>(value);
+  std::string out;
+  put_u32(out, static_cast<uint32_t>(v));
+  put_u32(out, static_cast<uint32_t>(v >> 32));
+  return out;
+}
+
+int64_t decode_i64(std::string_view payload) {
+  expect_size(payload, 8, "i64");
+  return static_cast<int64_t>(uint64_t(get_u32(payload.data())) |
+                              uint64_t(get_u32(payload.data() + 4)) << 32);
+}
+
+// u8 kind (0 exited, 1 signaled), u32 value, u8 flags (bit 0: out of memory).
 std::string encode_exit(ExitStatus status) {
   std::string out(1, status.signaled ? '\1' : '\0');
   put_u32(out, static_cast<uint32_t>(status.value));
+  out += static_cast<char>(status.out_of_memory ? 1 : 0);
   return out;
 }
 
 ExitStatus decode_exit(std::string_view payload) {
-  expect_size(payload, 5, "exit");
+  expect_size(payload, 6, "exit");
   if (payload[0] != 0 && payload[0] != 1) throw ProtocolError("bad exit kind");
-  ExitStatus status{payload[0] == 1, static_cast<int>(get_u32(payload.data() + 1))};
+  if (static_cast<unsigned char>(payload[5]) > 1) throw ProtocolError("bad exit flags");
+  ExitStatus status{payload[0] == 1, static_cast<int>(get_u32(payload.data() + 1)),
+                    payload[5] == 1};
   if (status.value < 0 || status.value > 255) throw ProtocolError("exit value out of range");
   return status;
 }

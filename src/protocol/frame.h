@@ -8,10 +8,13 @@
 //   byte 3     0
 //   bytes 4-7  payload length, little-endian, at most kMaxPayload
 //
-// A session: the guest sends Hello; the host sends Spec; then Data/Eof/Close/Credit/Signal/
-// Winsize flow both ways until the guest sends Exit (or Error), which comes after every byte of
-// output; the host answers Ack and only then does the guest power off (NOTES.md: data in flight
-// is lost otherwise).
+// A session: the guest sends Hello; the host sends Clock, then the RunSpec's JSON as SpecPart
+// frames and a last Spec frame. Then Data/Eof/Close/Credit/Signal/Winsize flow both ways. The
+// host sends stdin only as far as the guest has granted it with Credit frames. The guest sends
+// Exit (or Error) when the command ends, then what is left of its output until every process
+// holding the command's stdout and stderr has closed them, and Eof for each of the two; once the
+// host has the exit and both ends it answers Ack, and only then does the guest power off: data
+// still in flight when a VM ends is lost (measured), so the guest waits for the host's word.
 #pragma once
 
 #include <cstdint>
@@ -22,27 +25,27 @@
 
 namespace execvm::protocol {
 
-inline constexpr uint32_t kVersion = 1;
+inline constexpr uint32_t kVersion = 2;
 inline constexpr uint8_t kMagic = 0xE5;
 inline constexpr size_t kHeaderSize = 8;
 inline constexpr size_t kMaxPayload = 1 << 20;
-// The most stdin bytes the host may send that the guest has not yet returned as Credit.
-inline constexpr uint32_t kStdinWindow = 1 << 20;
 // The virtio-serial port's name, seen by the guest under /sys/class/virtio-ports/*/name.
 inline constexpr const char* kPortName = "org.execvm.0";
 
 enum class FrameType : uint8_t {
-  kHello = 1,    // guest -> host: u32 version, then the agent's description
-  kSpec = 2,     // host -> guest: the RunSpec as JSON
-  kData = 3,     // stdin host -> guest; stdout/stderr guest -> host
-  kEof = 4,      // the writer of STREAM is done (stdin from host; stdout/stderr from guest)
-  kClose = 5,    // host -> guest: the reader of STREAM is gone (the command's writes fail)
-  kCredit = 6,   // guest -> host: u32 stdin bytes delivered, returned to the window
-  kSignal = 7,   // host -> guest: u32 signal number for the command
-  kWinsize = 8,  // host -> guest: u16 rows, u16 cols
-  kExit = 9,     // guest -> host: ExitStatus
-  kAck = 10,     // host -> guest: Exit received, the guest may power off
-  kError = 11,   // guest -> host: u8 exit status, then one line saying what failed
+  kHello = 1,      // guest -> host: u32 version, then the agent's description
+  kSpec = 2,       // host -> guest: the RunSpec's JSON, its last piece (after any SpecPart frames)
+  kData = 3,       // stdin host -> guest; stdout/stderr guest -> host
+  kEof = 4,        // the writer of STREAM is done (stdin from host; stdout/stderr from guest)
+  kClose = 5,      // host -> guest: the reader of STREAM is gone (the command's writes fail)
+  kCredit = 6,     // guest -> host: u32 more stdin bytes the host may send
+  kSignal = 7,     // host -> guest: u32 signal number for the command
+  kWinsize = 8,    // host -> guest: u16 rows, u16 cols
+  kExit = 9,       // guest -> host: ExitStatus
+  kAck = 10,       // host -> guest: the exit and all output received, the guest may power off
+  kError = 11,     // guest -> host: u8 exit status, then one line saying what failed
+  kSpecPart = 12,  // host -> guest: a piece of the RunSpec's JSON; more follow
+  kClock = 13,     // host -> guest: i64 the host's realtime clock in nanoseconds
 };
 
 enum Stream : uint8_t { kStdin = 0, kStdout = 1, kStderr = 2 };
@@ -88,6 +91,7 @@ class FrameReader {
 struct ExitStatus {
   bool signaled = false;  // killed by signal VALUE, else exited with code VALUE
   int value = 0;
+  bool out_of_memory = false;  // the guest kernel's OOM killer killed a process during the run
   // The status execvm exits with: the code, or 128 + the signal.
   int shell_status() const { return signaled ? 128 + value : value; }
   bool operator==(const ExitStatus&) const = default;
@@ -95,6 +99,8 @@ struct ExitStatus {
 
 std::string encode_u32(uint32_t value);
 uint32_t decode_u32(std::string_view payload);  // throws ProtocolError unless 4 bytes
+std::string encode_i64(int64_t value);
+int64_t decode_i64(std::string_view payload);  // throws ProtocolError unless 8 bytes
 
 std::string encode_exit(ExitStatus status);
 ExitStatus decode_exit(std::string_view payload);

@@ -29,16 +29,16 @@ std::string locate(const BareRootRequest& request) {
 
 }  // namespace
 
-Fd build_bare_initramfs(const BareRootRequest& request) {
-  std::string program = locate(request);
-  LoaderSearch search;
-  search.ld_library_path = request.ld_library_path;
-  std::vector<HostEntry> entries = program_closure(program, search);
+BareRoot::BareRoot(const BareRootRequest& request) {
+  search_.ld_library_path = request.ld_library_path;
+  entries_ = program_closure(locate(request), search_);
+}
 
+RootDevices BareRoot::prepare() {
   Fd memfd = make_initramfs_memfd();
   CpioWriter cpio(memfd.get());
   add_agent_base(cpio);
-  for (const auto& e : entries) {
+  for (const auto& e : entries_) {
     switch (e.kind) {
       case HostEntry::Kind::kDirectory:
         cpio.add_directory(e.path);
@@ -52,10 +52,14 @@ Fd build_bare_initramfs(const BareRootRequest& request) {
     }
   }
   // The loader's cache, so that the guest's ld.so finds each library where the host's did.
-  if (::access(search.ld_so_cache.c_str(), R_OK) == 0)
-    cpio.add_host_file("/etc/ld.so.cache", search.ld_so_cache);
+  if (::access(search_.ld_so_cache.c_str(), R_OK) == 0)
+    cpio.add_host_file("/etc/ld.so.cache", search_.ld_so_cache);
   cpio.finish();
-  return memfd;
+  initramfs_ = std::move(memfd);
+  RootDevices devices;
+  devices.initramfs = initramfs_.get();
+  devices.fds = {initramfs_.get()};
+  return devices;
 }
 
 }  // namespace execvm

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "initramfs/elf_deps.h"
+#include "root/root.h"
 #include "util/fd.h"
 
 namespace execvm {
@@ -17,8 +19,22 @@ struct BareRootRequest {
   std::vector<std::string> ld_library_path;
 };
 
-// The initramfs for REQUEST, in a memfd (nothing on disk to clean up). Throws Error with exit
-// status 127 when the command is not found, 126 when it cannot be executed.
-Fd build_bare_initramfs(const BareRootRequest& request);
+class BareRoot : public Root {
+ public:
+  // Finds the command and what it needs. Throws Error with exit status 127 when it is not found,
+  // 126 when it cannot be executed.
+  explicit BareRoot(const BareRootRequest& request);
+
+  // The initramfs (in a memfd: nothing on disk to clean up) with the command's closure.
+  RootDevices prepare() override;
+  GuestMounts mounts() const override { return {}; }
+  void vm_started() override { initramfs_.reset(); }
+  std::string kind() const override { return "bare"; }
+
+ private:
+  LoaderSearch search_;
+  std::vector<HostEntry> entries_;  // the command's closure, as the guest will see it
+  Fd initramfs_;
+};
 
 }  // namespace execvm

@@ -1,10 +1,16 @@
-// The host-root mode's plan: which host directories the guest shares read-write (or read-only,
-// for `-v ...:ro`) at which paths, on top of the host's / that it sees read-only. Pure
-// decisions over the host's filesystem; the devices that carry them are the host's business.
+// The host-root mode: the plan of which host directories the guest shares read-write (or
+// read-only, for `-v ...:ro`) at which paths, on top of the host's / that it sees read-only
+// (decisions over the host's filesystem, unit-tested), and the Root that serves them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "root/root.h"
+#include "root/share_fs.h"
+#include "root/virtiofsd.h"
+#include "util/fd.h"
 
 namespace execvm {
 
@@ -45,5 +51,36 @@ Share parse_volume(const std::string& volume, const std::string& base);
 // A share inside another one with the same mapping and mode is left out; a -v volume replaces
 // an automatic share of the same path. Throws Error for a bad -v.
 std::vector<Share> plan_shares(const ShareRequest& request);
+
+// The host-root mode's root: the host's / read-only under the guest's overlay, the shares at
+// their paths, served over virtiofs (the one virtiofsd, owned here) or 9p (QEMU's own).
+class HostRoot : public Root {
+ public:
+  // Plans REQUEST's shares and chooses how they travel. Throws Error for a bad volume, or when
+  // virtiofs is asked for and cannot be had.
+  HostRoot(const ShareRequest& request, ShareFs fs);
+
+  // The agent's initramfs and the filesystem devices; starts virtiofsd for virtiofs (and falls
+  // back to 9p when virtiofs was not asked for and virtiofsd cannot be set up).
+  RootDevices prepare() override;
+  GuestMounts mounts() const override;
+  void vm_started() override;
+  std::string diagnostics() const override;
+  std::string kind() const override { return share_fs_name(choice_.fs); }
+
+  const std::vector<Share>& shares() const { return shares_; }
+  const ShareFsChoice& share_fs() const { return choice_; }
+
+ private:
+  RootDevices virtiofs_devices();
+  RootDevices nine_p_devices() const;
+
+  ShareFs requested_;
+  std::vector<Share> shares_;
+  ShareFsChoice choice_;
+  Fd initramfs_;
+  Fd qemu_socket_;  // virtiofs: QEMU's end of virtiofsd's socket
+  std::optional<Virtiofsd> virtiofsd_;
+};
 
 }  // namespace execvm

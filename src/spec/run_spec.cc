@@ -81,7 +81,6 @@ std::string spec_to_json(const RunSpec& spec) {
       {"argv", byte_list(spec.argv)},
       {"env", byte_list(spec.env)},
       {"cwd", bytes_to_json(spec.cwd)},
-      {"make_cwd", spec.make_cwd},
       {"uid", spec.uid},
       {"gid", spec.gid},
       {"groups", spec.groups},
@@ -89,10 +88,12 @@ std::string spec_to_json(const RunSpec& spec) {
       {"ignored_signals", spec.ignored_signals},
       {"tty", spec.tty},
       {"stderr_tty", spec.stderr_tty},
+      {"stderr_to_stdout", spec.stderr_to_stdout},
+      {"closed_fds", spec.closed_fds},
+      {"stack_limit", spec.stack_limit},
       {"rows", spec.rows},
       {"cols", spec.cols},
       {"hostname", spec.hostname},
-      {"realtime_ns", spec.realtime_ns},
       {"mounts", mounts},
   };
   if (!spec.root.fstype.empty()) j["root"] = mount_to_json(spec.root);
@@ -110,7 +111,6 @@ RunSpec spec_from_json(std::string_view text) {
     if (spec.argv.empty()) throw SpecError("argv: empty");
     if (j.contains("env")) spec.env = byte_list_from(j["env"], "env");
     if (j.contains("cwd")) spec.cwd = bytes_from_json(j["cwd"], "cwd");
-    read_bool(j, "make_cwd", spec.make_cwd);
     read_number(j, "uid", spec.uid);
     read_number(j, "gid", spec.gid);
     if (j.contains("groups")) {
@@ -131,13 +131,22 @@ RunSpec spec_from_json(std::string_view text) {
     }
     read_bool(j, "tty", spec.tty);
     read_bool(j, "stderr_tty", spec.stderr_tty);
+    read_bool(j, "stderr_to_stdout", spec.stderr_to_stdout);
+    if (j.contains("closed_fds")) {
+      if (!j["closed_fds"].is_array()) throw SpecError("closed_fds: expected a list");
+      for (const auto& fd : j["closed_fds"]) {
+        if (!fd.is_number_integer() || (fd.get<int>() != 1 && fd.get<int>() != 2))
+          throw SpecError("closed_fds: expected 1 or 2");
+        spec.closed_fds.push_back(fd.get<int>());
+      }
+    }
+    read_number(j, "stack_limit", spec.stack_limit);
     read_number(j, "rows", spec.rows);
     read_number(j, "cols", spec.cols);
     if (j.contains("hostname")) {
       if (!j["hostname"].is_string()) throw SpecError("hostname: expected a string");
       spec.hostname = j["hostname"].get<std::string>();
     }
-    read_number(j, "realtime_ns", spec.realtime_ns);
     if (j.contains("mounts")) {
       if (!j["mounts"].is_array()) throw SpecError("mounts: expected a list");
       for (const auto& m : j["mounts"]) spec.mounts.push_back(mount_from_json(m, "mounts"));

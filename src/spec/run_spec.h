@@ -25,8 +25,7 @@ struct MountSpec {
 struct RunSpec {
   std::vector<std::string> argv;  // byte strings, argv[0] looked up in the guest's PATH
   std::vector<std::string> env;   // "NAME=value" byte strings, in order
-  std::string cwd = "/";
-  bool make_cwd = false;  // create cwd (owned by uid:gid) when the guest lacks it (bare root)
+  std::string cwd = "/";          // made (owned by uid:gid) when the guest lacks it
   uint32_t uid = 0;
   uint32_t gid = 0;
   std::vector<uint32_t> groups;  // supplementary groups
@@ -35,9 +34,15 @@ struct RunSpec {
       ignored_signals;      // ignored by the caller: ignored by the command too, as exec keeps them
   bool tty = false;         // stdin and stdout on a pseudo-terminal instead of pipes
   bool stderr_tty = false;  // stderr on that terminal too
+  // The caller's stdout and stderr are one open file (2>&1): the command's are one pipe too, so
+  // that their order is kept.
+  bool stderr_to_stdout = false;
+  std::vector<int> closed_fds;  // of 1 and 2: closed for the caller, so for the command too
+  // The caller's RLIMIT_STACK, which sets how much argv and environment an exec takes; 0: the
+  // guest's default.
+  uint64_t stack_limit = 0;
   uint16_t rows = 0, cols = 0;
   std::string hostname = "execvm";
-  int64_t realtime_ns = 0;  // the host's clock when the spec was made; the guest sets its own
   // The guest's /: ROOT mounted read-only as the lower layer of an overlay whose upper layer is
   // a tmpfs, so the guest writes anywhere and none of it leaves the VM. An empty fstype keeps
   // the initramfs as the root (the bare mode).

@@ -11,7 +11,6 @@ TEST(RunSpec, RoundTripsByteExact) {
                "\xc3\xa9"};
   spec.env = {"PATH=/bin", std::string("BIN=\x80", 5), "EMPTY="};
   spec.cwd = "/work/d\xe9j\xe0";
-  spec.make_cwd = true;
   spec.uid = 1000;
   spec.gid = 1000;
   spec.groups = {4, 24, 1000};
@@ -20,7 +19,9 @@ TEST(RunSpec, RoundTripsByteExact) {
   spec.tty = true;
   spec.rows = 40;
   spec.cols = 120;
-  spec.realtime_ns = 1700000000123456789;
+  spec.stderr_to_stdout = true;
+  spec.closed_fds = {2};
+  spec.stack_limit = ~uint64_t{0};
   spec.root = {"root", "/", "virtiofs", "", true};
   spec.mounts = {{"/home/u/src", "/home/u/src", "bind", "", false},
                  {"share1", "/data", "9p", "trans=virtio,cache=mmap", true}};
@@ -39,7 +40,8 @@ TEST(RunSpec, RejectsBadInput) {
        {"", "[]", "{}", "{\"argv\": []}", "{\"argv\": \"ls\"}", "{\"argv\": [1]}",
         "{\"argv\": [\"ls\"], \"uid\": \"0\"}", "{\"argv\": [{\"base64\": \"!!\"}]}",
         "{\"argv\": [\"ls\"], \"tty\": 1}", "{\"argv\": [\"ls\"], \"groups\": [-1]}",
-        "{\"argv\": [\"ls\"], \"mounts\": [1]}", "{\"argv\": [\"ls\"], \"ignored_signals\": [0]}"})
+        "{\"argv\": [\"ls\"], \"mounts\": [1]}", "{\"argv\": [\"ls\"], \"ignored_signals\": [0]}",
+        "{\"argv\": [\"ls\"], \"closed_fds\": [0]}", "{\"argv\": [\"ls\"], \"closed_fds\": 1}"})
     EXPECT_THROW(spec_from_json(bad), SpecError) << bad;
 }
 

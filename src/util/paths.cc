@@ -11,6 +11,10 @@
 
 namespace execvm {
 
+namespace {
+constexpr const char* kSystemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}
+
 std::string cache_root() {
   if (const char* xdg = getenv("XDG_CACHE_HOME"); xdg && *xdg == '/')
     return std::string(xdg) + "/execvm";
@@ -23,6 +27,14 @@ std::string current_directory() {
   char buf[4096];
   if (!::getcwd(buf, sizeof buf)) throw_errno("cannot read the current directory");
   return buf;
+}
+
+std::string canonical_path(const std::string& path) {
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (!real) return "";
+  std::string out = real;
+  free(real);
+  return out;
 }
 
 void make_dirs(const std::string& dir) {
@@ -41,8 +53,10 @@ std::optional<std::string> find_program(const std::string& name, std::optional<s
   if (name.empty()) return std::nullopt;
   if (name.find('/') != std::string::npos) return name;
   if (!path) {
+    // execvm's own helpers (QEMU, virtiofsd, make) are found even when the caller's PATH is
+    // empty or odd: the system's directories come after it.
     const char* env = getenv("PATH");
-    path = env ? env : "/usr/local/bin:/usr/bin:/bin";
+    path = std::string(env && *env ? env : "") + (env && *env ? ":" : "") + kSystemPath;
   }
   for (const auto& dir : split(*path, ':')) {
     std::string candidate = (dir.empty() ? "." : dir) + "/" + name;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -64,11 +65,12 @@ void set_nonblocking(int fd, bool on) {
   if (want != flags && ::fcntl(fd, F_SETFL, want) < 0) throw_errno("fcntl(F_SETFL)");
 }
 
-void set_cloexec(int fd, bool on) {
-  int flags = ::fcntl(fd, F_GETFD);
-  if (flags < 0) throw_errno("fcntl(F_GETFD)");
-  int want = on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
-  if (want != flags && ::fcntl(fd, F_SETFD, want) < 0) throw_errno("fcntl(F_SETFD)");
+unsigned usable_cpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+    return static_cast<unsigned>(CPU_COUNT(&set));
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<unsigned>(n) : 1;
 }
 
 }  // namespace execvm

@@ -24,7 +24,7 @@ void write_file(const std::string& path, std::string_view data, mode_t mode = 06
 // Sets or clears O_NONBLOCK on FD.
 void set_nonblocking(int fd, bool on = true);
 
-// Sets or clears FD_CLOEXEC on FD.
-void set_cloexec(int fd, bool on = true);
+// The CPUs this process may run on.
+unsigned usable_cpus();
 
 }  // namespace execvm

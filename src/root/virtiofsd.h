@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "util/fd.h"
+#include "util/process.h"
 
 namespace execvm {
 
@@ -22,17 +23,14 @@ class Virtiofsd {
   // Starts BINARY serving / on SOCKET (a listening socket whose one connection is QEMU's)
   // with the directories WRITABLE writable. Throws Error when it cannot be set up.
   Virtiofsd(const std::string& binary, const std::vector<std::string>& writable, int socket);
-  ~Virtiofsd();
-  Virtiofsd(const Virtiofsd&) = delete;
-  Virtiofsd& operator=(const Virtiofsd&) = delete;
 
   // What it has said on stderr so far (it says something only when it fails, and when QEMU
   // goes away).
   std::string messages() const;
 
  private:
-  pid_t pid_ = -1;
   Fd stderr_;
+  Process process_;  // killed and reaped with this object (it ends by itself once QEMU is gone)
 };
 
 }  // namespace execvm

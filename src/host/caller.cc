@@ -1,0 +1,177 @@
+#include "host/caller.h"
+
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "util/error.h"
+#include "util/paths.h"
+#include "util/strings.h"
+
+extern char** environ;
+
+namespace execvm {
+
+namespace {
+
+// What execve(2) takes (fs/exec.c): each string at most 32 pages; all of them, with a pointer
+// each, within a quarter of the stack limit (at most three quarters of 8 MiB, at least 32 pages).
+constexpr uint64_t kMaxArgString = 32 * 4096;
+constexpr uint64_t kMinArgSpace = 32 * 4096;
+constexpr uint64_t kMaxArgSpace = 6 << 20;
+
+// Sets ENTRY ("NAME=value") in ENV: the old NAME goes, the new one comes last.
+void set_env(std::vector<std::string>& env, const std::string& entry) {
+  std::string prefix = entry.substr(0, entry.find('=') + 1);
+  std::erase_if(env, [&](const std::string& e) { return starts_with(e, prefix); });
+  env.push_back(entry);
+}
+
+// Whether fds 1 and 2 are the same open file (2>&1), not merely the same file.
+bool same_open_file(int a, int b) {
+  pid_t self = ::getpid();
+  long same = ::syscall(SYS_kcmp, self, self, KCMP_FILE, a, b);
+  if (same >= 0) return same == 0;
+  // Without kcmp (a seccomp filter may refuse it): the same file, and the same offset.
+  struct stat sa, sb;
+  if (::fstat(a, &sa) < 0 || ::fstat(b, &sb) < 0) return false;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino &&
+         ::lseek(a, 0, SEEK_CUR) == ::lseek(b, 0, SEEK_CUR);
+}
+
+void check_exec_size(const RunSpec& spec, uint64_t stack_limit) {
+  uint64_t limit = stack_limit ? std::min(kMaxArgSpace, stack_limit / 4) : kMaxArgSpace;
+  limit = std::max(limit, kMinArgSpace);
+  uint64_t strings = spec.argv[0].size() + 1;  // the kernel copies the file name too
+  for (const auto* list : {&spec.argv, &spec.env}) {
+    for (const auto& s : *list) {
+      if (s.size() + 1 > kMaxArgString)
+        throw Error(spec.argv[0] + ": Argument list too long", "", kExitCannotInvoke);
+      strings += s.size() + 1;
+    }
+  }
+  uint64_t pointers = (spec.argv.size() + spec.env.size()) * sizeof(void*);
+  if (pointers >= limit || strings > limit - pointers)
+    throw Error(spec.argv[0] + ": Argument list too long", "", kExitCannotInvoke);
+}
+
+// --sudo: root in the guest with the caller's environment, as `sudo --preserve-env` does it.
+void become_root(RunSpec& spec, const std::string& user) {
+  set_env(spec.env, "SUDO_UID=" + std::to_string(spec.uid));
+  set_env(spec.env, "SUDO_GID=" + std::to_string(spec.gid));
+  if (!user.empty()) set_env(spec.env, "SUDO_USER=" + user);
+  set_env(spec.env, "USER=root");
+  set_env(spec.env, "LOGNAME=root");
+  spec.uid = 0;
+  spec.gid = 0;
+  spec.groups = {0};
+}
+
+}  // namespace
+
+std::vector<int> claim_standard_fds() {
+  std::vector<int> closed;
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) >= 0) continue;
+    if (fd > 0) closed.push_back(fd);
+    // Lowest free number: this is FD.
+    if (::open("/dev/null", O_RDWR) < 0) throw_errno("open /dev/null");
+  }
+  return closed;
+}
+
+Caller read_caller(const std::vector<int>& closed_fds) {
+  Caller c;
+  for (char** e = environ; *e; ++e) c.env.emplace_back(*e);
+  c.cwd = current_directory();
+  c.uid = ::getuid();
+  c.gid = ::getgid();
+  int ngroups = ::getgroups(0, nullptr);
+  std::vector<gid_t> groups(static_cast<size_t>(std::max(ngroups, 0)));
+  ngroups = ::getgroups(static_cast<int>(groups.size()), groups.data());
+  for (int i = 0; i < ngroups; ++i) c.groups.push_back(groups[static_cast<size_t>(i)]);
+  if (struct passwd* pw = ::getpwuid(c.uid)) c.user = pw->pw_name;
+  mode_t mask = ::umask(0);
+  ::umask(mask);
+  c.umask = mask;
+  for (int sig = 1; sig < SIGRTMIN; ++sig) {
+    struct sigaction action;
+    if (sig != SIGKILL && sig != SIGSTOP && ::sigaction(sig, nullptr, &action) == 0 &&
+        action.sa_handler == SIG_IGN)
+      c.ignored_signals.push_back(sig);
+  }
+  c.closed_fds = closed_fds;
+  auto open = [&](int fd) {
+    return std::find(closed_fds.begin(), closed_fds.end(), fd) == closed_fds.end();
+  };
+  c.stdin_tty = ::isatty(STDIN_FILENO);
+  c.stdout_tty = open(1) && ::isatty(STDOUT_FILENO);
+  c.stderr_tty = open(2) && ::isatty(STDERR_FILENO);
+  struct winsize ws {};
+  if (c.stdin_tty && ::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
+    c.rows = ws.ws_row;
+    c.cols = ws.ws_col;
+  }
+  c.stderr_is_stdout = open(1) && open(2) && same_open_file(1, 2);
+  struct rlimit stack {};
+  if (::getrlimit(RLIMIT_STACK, &stack) == 0) c.stack_limit = stack.rlim_cur;
+  return c;
+}
+
+std::string env_value(const std::vector<std::string>& env, const std::string& name) {
+  for (const auto& e : env)
+    if (e.compare(0, name.size() + 1, name + "=") == 0) return e.substr(name.size() + 1);
+  return "";
+}
+
+RunSpec make_run_spec(const RunOptions& options, const Caller& caller) {
+  RunSpec spec;
+  spec.argv = options.command;
+  // The caller's environment with -e NAME=VALUE and -e NAME applied, in order.
+  spec.env = caller.env;
+  for (const auto& o : options.env) {
+    if (o.find('=') != std::string::npos) {
+      set_env(spec.env, o);
+      continue;
+    }
+    // Like docker: -e NAME copies NAME from the caller, and only when it is set.
+    auto it = std::find_if(caller.env.begin(), caller.env.end(),
+                           [&](const std::string& e) { return starts_with(e, o + "="); });
+    if (it != caller.env.end()) set_env(spec.env, *it);
+  }
+  // -w as the guest will see it: absolute, and through the host's symlinks where the host has
+  // the directory (the guest may lack a symlink on the way, under its own /tmp say).
+  spec.cwd = caller.cwd;
+  if (!options.workdir.empty()) {
+    std::string dir =
+        options.workdir[0] == '/' ? options.workdir : caller.cwd + "/" + options.workdir;
+    std::string real = canonical_path(dir);
+    spec.cwd = real.empty() ? dir : real;
+  }
+  spec.uid = caller.uid;
+  spec.gid = caller.gid;
+  spec.groups = caller.groups;
+  spec.umask = caller.umask;
+  spec.ignored_signals = caller.ignored_signals;
+  bool terminal = caller.stdin_tty && caller.stdout_tty;
+  spec.tty = options.tty == TtyMode::kAlways || (options.tty == TtyMode::kAuto && terminal);
+  spec.stderr_tty = spec.tty && caller.stderr_tty;
+  spec.rows = caller.rows;
+  spec.cols = caller.cols;
+  spec.stderr_to_stdout = !spec.tty && caller.stderr_is_stdout;
+  spec.closed_fds = caller.closed_fds;
+  spec.stack_limit = caller.stack_limit;
+  if (options.sudo) become_root(spec, caller.user);
+  check_exec_size(spec, caller.stack_limit);
+  return spec;
+}
+
+}  // namespace execvm

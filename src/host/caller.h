@@ -1,0 +1,45 @@
+// The caller: what a run reproduces of the process that ran execvm (its environment, identity,
+// directory, umask, terminal, signals and standard streams), read once, and the RunSpec that
+// these make with the run's options. Making the spec is plain data in, plain data out.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cli/options.h"
+#include "spec/run_spec.h"
+
+namespace execvm {
+
+struct Caller {
+  std::vector<std::string> env;  // "NAME=value", in order
+  std::string cwd;               // the working directory (physical)
+  uint32_t uid = 0, gid = 0;
+  std::vector<uint32_t> groups;
+  std::string user;  // the name of UID, when it has one
+  uint32_t umask = 022;
+  std::vector<int> ignored_signals;  // ignored when execvm started
+  bool stdin_tty = false, stdout_tty = false, stderr_tty = false;
+  uint16_t rows = 0, cols = 0;    // the terminal's size, when stdin is one
+  std::vector<int> closed_fds;    // of 1 and 2: closed when execvm started
+  bool stderr_is_stdout = false;  // fd 1 and fd 2 are one open file (2>&1)
+  uint64_t stack_limit = 0;       // RLIMIT_STACK's soft limit
+};
+
+// Opens /dev/null on each of fds 0, 1 and 2 that is closed, so that no descriptor execvm opens
+// takes its number and is mistaken for it. Returns which of 1 and 2 were closed. Call first.
+std::vector<int> claim_standard_fds();
+
+// Reads this process's caller facts; CLOSED_FDS as claim_standard_fds() returned them.
+Caller read_caller(const std::vector<int>& closed_fds);
+
+// The RunSpec of running OPTIONS' command for CALLER (the root and mounts are the Root's).
+// Throws Error before anything starts where a local exec would fail the same way: argv and
+// environment beyond what exec takes (126, "Argument list too long").
+RunSpec make_run_spec(const RunOptions& options, const Caller& caller);
+
+// The value of NAME in ENV ("NAME=value" entries), or "" when it is not set.
+std::string env_value(const std::vector<std::string>& env, const std::string& name);
+
+}  // namespace execvm
