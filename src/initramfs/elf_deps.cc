@@ -16,6 +16,7 @@
 #include "initramfs/elf_file.h"
 #include "initramfs/ld_cache.h"
 #include "util/error.h"
+#include "util/exec_failure.h"
 #include "util/fd.h"
 #include "util/strings.h"
 
@@ -23,10 +24,9 @@ namespace execvm {
 
 namespace {
 
-constexpr int kMaxSymlinks = 40;         // the kernel's MAXSYMLINKS
-constexpr int kMaxInterpreterDepth = 4;  // the kernel's BINPRM_MAX_RECURSION for #! chains
-constexpr size_t kShebangBytes = 256;    // the kernel's BINPRM_BUF_SIZE: all it reads of a #! line
-constexpr const char* kPlatform = "x86_64";           // AT_PLATFORM on x86-64
+constexpr int kMaxSymlinks = 40;             // the kernel's MAXSYMLINKS
+constexpr int kMaxInterpreterDepth = 4;      // the kernel's BINPRM_MAX_RECURSION for #! chains
+constexpr const char* kPlatform = "x86_64";  // AT_PLATFORM on x86-64
 constexpr const char* kLib = "lib/x86_64-linux-gnu";  // Debian's $LIB (LD_DEBUG=libs shows it)
 
 std::string dirname(const std::string& path) {
@@ -180,8 +180,6 @@ class Closure {
       : program_(program), search_(search) {}
 
   std::vector<HostEntry> run() {
-    if (!program_.starts_with('/'))
-      throw Error("cannot resolve the dependencies of " + program_ + ": not an absolute path");
     add_executable(program_, 0);
     return std::move(entries_);
   }
@@ -194,20 +192,27 @@ class Closure {
 
   std::string host(const std::string& path) const { return search_.sysroot + path; }
 
-  // The program or a #! interpreter: a script or an ELF executable.
+  // The program or a #! interpreter DEPTH levels down: a script or an ELF executable. PATH is as
+  // the exec names it.
   void add_executable(const std::string& path, int depth) {
-    const bool top = depth == 0;
     std::optional<PathWalk> walk;
     try {
-      walk = walk_host_path(path, search_.sysroot);
+      walk = walk_host_path(absolute(path), search_.sysroot);
     } catch (const Error& e) {
       throw Error(std::string("cannot execute ") + program_ + ": " + e.what(), e.hint(),
                   kExitCannotInvoke);
     }
-    if (!walk || !walk->is_file) {
-      std::string why = !walk ? "No such file or directory" : "Is a directory";
-      if (top) throw Error("cannot execute " + path + ": " + why, "", kExitCannotInvoke);
-      throw Error(program_ + ": bad interpreter " + path + ": " + why, "", kExitCannotInvoke);
+    // What execve would fail with.
+    int err = !walk                                           ? ENOENT
+              : !walk->is_file                                ? EISDIR
+              : ::access(host(walk->real).c_str(), X_OK) != 0 ? EACCES
+                                                              : 0;
+    if (err != 0) {
+      // The kernel says EACCES for an interpreter that is a directory; a shell then blames the
+      // #! line of the script it ran, as the guest does (see exec_failure.h).
+      if (depth > 0)
+        throw bad_interpreter(chain_.script, chain_.interpreter, err == EISDIR ? EACCES : err);
+      throw Error("cannot execute " + path + ": " + strerror(err), "", kExitCannotInvoke);
     }
     emit(*walk);
     std::string head = read_head(walk->real);
@@ -235,26 +240,23 @@ class Closure {
     return head;
   }
 
-  // The kernel's binfmt_script: "#!", blanks, the interpreter up to a blank or the line's end.
+  // The script PATH's interpreter, as the kernel's binfmt_script reads its #! line.
   void add_script_interpreter(const std::string& path, const std::string& head, int depth) {
     if (depth >= kMaxInterpreterDepth)
       throw Error("cannot execute " + program_ + ": too many levels of #! interpreters", "",
                   kExitCannotInvoke);
-    size_t eol = head.find_first_of(std::string_view("\n\0", 2));
-    std::string line = head.substr(2, eol == std::string::npos ? std::string::npos : eol - 2);
-    size_t begin = line.find_first_not_of(" \t");
-    size_t end = begin == std::string::npos ? begin : line.find_first_of(" \t", begin);
-    std::string interpreter = begin == std::string::npos ? "" : line.substr(begin, end - begin);
-    if (interpreter.empty())
+    Shebang line = *parse_shebang(head);
+    if (line.truncated)
+      throw Error("cannot execute " + path + ": its #! line is too long", "", kExitCannotInvoke);
+    if (line.interpreter.empty())
       throw Error("cannot execute " + path + ": its #! line names no interpreter", "",
                   kExitCannotInvoke);
-    if (eol == std::string::npos && end == std::string::npos && head.size() == kShebangBytes)
-      throw Error("cannot execute " + path + ": its #! line is too long", "", kExitCannotInvoke);
-    if (!interpreter.starts_with('/'))
-      throw Error("cannot execute " + path + ": its #! interpreter " + interpreter +
+    if (!line.interpreter.starts_with('/'))
+      throw Error("cannot execute " + path + ": its #! interpreter " + line.interpreter +
                       " is not an absolute path",
                   "name the interpreter by its absolute path", kExitCannotInvoke);
-    add_executable(interpreter, depth + 1);
+    if (depth == 0) chain_ = {path, line.interpreter};
+    add_executable(line.interpreter, depth + 1);
   }
 
   void add_elf_program(const std::string& path, const std::string& real) {
@@ -357,8 +359,10 @@ class Closure {
     return loader == 0 ? "" : " (for " + objects_[loader].path + ")";
   }
 
+  // PATH, relative to the command's working directory when relative.
   std::string absolute(const std::string& path) const {
-    return path.starts_with('/') ? path : join(current_dir(), path);
+    if (path.starts_with('/')) return path;
+    return join(search_.cwd.empty() ? current_dir() : search_.cwd, path);
   }
 
   // ld.so's _dl_map_object search for NAME needed by object LOADER. SEARCHED collects what was
@@ -443,6 +447,9 @@ class Closure {
   std::unordered_map<std::string, int> names_;       // name or soname -> object (-1: ld.so)
   std::unordered_map<std::string, int> real_paths_;  // real path -> object
   std::optional<LdCache> cache_;
+  struct {
+    std::string script, interpreter;
+  } chain_;  // the script that started the #! chain being added, and the interpreter it names
 };
 
 }  // namespace

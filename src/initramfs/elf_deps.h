@@ -36,6 +36,7 @@ struct LoaderSearch {
   // path" on Debian 12 (no /lib64 there; Fedora-like hosts have /lib64 and /usr/lib64 instead).
   std::vector<std::string> system_dirs = {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
                                           "/lib", "/usr/lib"};
+  std::string cwd;  // the command's working directory for relative paths; "" for ours
 };
 
 // LD_LIBRARY_PATH split as ld.so splits it: on ':' and ';', empty elements dropped (ld.so takes
@@ -50,16 +51,19 @@ struct HostEntry {
   std::string source;  // kFile: the host file to copy (with sysroot)
 };
 
-// Everything needed to exec PROGRAM (an absolute host path): the program; for a '#!' script its
-// interpreter as named on the #! line (recursively; for "#!/usr/bin/env python3" that is env, and
-// finding python3 through PATH is the caller's business); for ELF, its PT_INTERP and the closure
-// of its DT_NEEDED libraries. For each of those paths, every component on the way to it: real
-// directories (kDirectory), symlinks (kSymlink, followed like the kernel does, at most 40) and the
-// final regular file (kFile). Parents come before children; no path appears twice.
+// Everything needed to exec PROGRAM (a host path as the exec names it: relative to search.cwd
+// when relative): the program; for a '#!' script its interpreter as named on the #! line
+// (recursively; for "#!/usr/bin/env python3" that is env, and finding python3 through PATH is the
+// caller's business); for ELF, its PT_INTERP and the closure of its DT_NEEDED libraries. For each
+// of those paths, every component on the way to it: real directories (kDirectory), symlinks
+// (kSymlink, followed like the kernel does, at most 40) and the final regular file (kFile). Parents
+// come before children; no path appears twice.
 //
 // Throws Error with exit code 126 when PROGRAM or an interpreter it names (#! or PT_INTERP) is
-// missing, unreadable, loops, or is neither ELF nor a #! script, or is 32-bit or for another
-// machine; with 125 when a library is missing or malformed, or a library path loops.
+// missing, not executable, unreadable, loops, or is neither ELF nor a #! script, or is 32-bit or
+// for another machine (a #! interpreter that is missing, a directory or not executable in the
+// words exec_failure.h gives a local exec); with 125 when a library is missing or malformed, or a
+// library path loops.
 std::vector<HostEntry> program_closure(const std::string& program, const LoaderSearch& search);
 
 }  // namespace execvm

@@ -205,11 +205,42 @@ TEST(Closure, BadProgramsCannotBeInvoked) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("not an ELF binary or #! script"), std::string::npos);
   }
+  EXPECT_EQ(exit_code_of(dir.write("plain", "#!/bin/sh\n", 0644)), kExitCannotInvoke);
   if (::geteuid() != 0) {
     std::string locked = dir.write("locked", "#!/bin/sh\n", 0);
     EXPECT_EQ(exit_code_of(locked), kExitCannotInvoke);
   }
   EXPECT_THROW(program_closure("relative/path", {}), Error);
+}
+
+// The words of exec_failure.h, as the guest says them when the exec fails there.
+TEST(Closure, BadInterpretersInAShellsWords) {
+  testing::TempDir dir;
+  LoaderSearch search;
+  search.cwd = dir.path();
+  auto words = [&](const std::string& program) {
+    try {
+      program_closure(program, search);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.exit_code(), kExitCannotInvoke) << e.what();
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  dir.write("missing", "#!/no/such -x\n", 0755);
+  EXPECT_EQ(words("./missing"), "./missing: /no/such: bad interpreter: No such file or directory");
+  dir.write("plain", "echo\n", 0644);
+  dir.write("locked", "#!" + (dir / "plain") + "\n", 0755);
+  EXPECT_EQ(words("./locked"),
+            "./locked: " + (dir / "plain") + ": bad interpreter: Permission denied");
+  dir.mkdir("sub");
+  dir.write("dir", "#!" + (dir / "sub") + "\n", 0755);
+  EXPECT_EQ(words(dir / "dir"),
+            dir / "dir" + ": " + (dir / "sub") + ": bad interpreter: Permission denied");
+  // Deeper in a chain: the script run and the interpreter its own line names.
+  dir.write("chain", "#!" + (dir / "missing") + "\n", 0755);
+  EXPECT_EQ(words("./chain"),
+            "./chain: " + (dir / "missing") + ": bad interpreter: No such file or directory");
 }
 
 // ---- A fake tree under a sysroot ----
