@@ -45,6 +45,32 @@ std::string current_dir() {
   return buf;
 }
 
+std::string basename(const std::string& path) {
+  return path.substr(path.rfind('/') + 1);
+}
+
+// The command `env ARGUMENT` runs, ARGUMENT being the one argument a #! line passes: ARGUMENT
+// itself; with -S ("-S python3 -u"), the first of the words after it that is neither an option
+// nor a NAME=VALUE. "" when there is none. Other options of env (-u NAME, -C DIR) are not
+// understood.
+std::string env_command(std::string_view argument) {
+  constexpr std::string_view kBlanks = " \t";
+  if (!argument.starts_with("-S"))
+    return argument.starts_with('-') || argument.find('=') != std::string_view::npos
+               ? ""
+               : std::string(argument);
+  std::string_view rest = argument.substr(2);
+  size_t start = rest.find_first_not_of(kBlanks);
+  while (start != std::string_view::npos) {
+    size_t end = rest.find_first_of(kBlanks, start);
+    std::string_view word = rest.substr(start, end - start);
+    if (!word.starts_with('-') && word.find('=') == std::string_view::npos)
+      return std::string(word);
+    start = rest.find_first_not_of(kBlanks, end);
+  }
+  return "";
+}
+
 // ---- Walking a path on the host as the kernel resolves it ----
 
 // A path resolved in the host's tree: the real path and what the guest needs to resolve it alike.
@@ -192,8 +218,8 @@ class Closure {
 
   std::string host(const std::string& path) const { return search_.sysroot + path; }
 
-  // The program or a #! interpreter DEPTH levels down: a script or an ELF executable. PATH is as
-  // the exec names it.
+  // The program, a #! interpreter DEPTH levels down, or the command a #!/usr/bin/env line runs
+  // (DEPTH 0: env execs it anew): a script or an ELF executable. PATH is as the exec names it.
   void add_executable(const std::string& path, int depth) {
     std::optional<PathWalk> walk;
     try {
@@ -240,7 +266,8 @@ class Closure {
     return head;
   }
 
-  // The script PATH's interpreter, as the kernel's binfmt_script reads its #! line.
+  // The script PATH's interpreter, as the kernel's binfmt_script reads its #! line; and when that
+  // is env, the command env runs.
   void add_script_interpreter(const std::string& path, const std::string& head, int depth) {
     if (depth >= kMaxInterpreterDepth)
       throw Error("cannot execute " + program_ + ": too many levels of #! interpreters", "",
@@ -257,6 +284,40 @@ class Closure {
                   "name the interpreter by its absolute path", kExitCannotInvoke);
     if (depth == 0) chain_ = {path, line.interpreter};
     add_executable(line.interpreter, depth + 1);
+    if (basename(line.interpreter) == "env") add_env_command(line.argument);
+  }
+
+  // The command `env ARGUMENT` runs, with its own closure, where env's execvp finds it; nothing
+  // when it does not, so that env says so in the guest in its own words.
+  void add_env_command(const std::string& argument) {
+    std::string name = env_command(argument);
+    if (name.empty()) return;
+    std::optional<std::string> found = find_in_path(name);
+    // A script that env runs again is packed once (a loop, as it would be on the host).
+    if (!found || !env_commands_.insert(*found).second) return;
+    add_executable(*found, 0);
+  }
+
+  // Where execvp finds NAME: NAME itself when it has a slash; else the first executable regular
+  // file DIR/NAME for the directories DIR of the command's PATH ("." for an empty one).
+  std::optional<std::string> find_in_path(const std::string& name) const {
+    std::vector<std::string> candidates;
+    if (name.find('/') != std::string::npos) {
+      candidates.push_back(name);
+    } else {
+      for (const auto& dir : split(search_.path, ':'))
+        candidates.push_back(join(dir.empty() ? "." : dir, name));
+    }
+    for (const auto& candidate : candidates) {
+      std::optional<PathWalk> walk;
+      try {
+        walk = walk_host_path(absolute(candidate), search_.sysroot);
+      } catch (const Error&) {
+        return std::nullopt;  // a symlink loop ends execvp's search with ELOOP
+      }
+      if (walk && walk->is_file && ::access(host(walk->real).c_str(), X_OK) == 0) return candidate;
+    }
+    return std::nullopt;
   }
 
   void add_elf_program(const std::string& path, const std::string& real) {
@@ -278,6 +339,10 @@ class Closure {
       throw Error("cannot execute " + path + ": not an executable ELF file", "", kExitCannotInvoke);
     if (!elf.interpreter) return;  // static, or static-pie: it needs nothing else
 
+    // Each program has a link map of its own (env and the command it runs, say).
+    objects_.clear();
+    names_.clear();
+    real_paths_.clear();
     add_interpreter(path, *elf.interpreter);
     // $ORIGIN of the program is the directory of its real path (ld.so reads /proc/self/exe).
     objects_.push_back({path, dirname(real), std::move(elf), -1});
@@ -334,13 +399,13 @@ class Closure {
     try {
       found = find_library(loader, name, searched);
     } catch (const Error& e) {
-      throw Error(program_ + " needs " + name + ": " + e.what(), e.hint());
+      throw Error(objects_[0].path + " needs " + name + ": " + e.what(), e.hint());
     }
     if (!found) {
       std::string where;
       for (const auto& s : searched) where += (where.empty() ? "" : ", ") + s;
-      throw Error(program_ + " needs " + name + needed_by(loader) + ", which was not found in " +
-                      (where.empty() ? "any directory" : where),
+      throw Error(objects_[0].path + " needs " + name + needed_by(loader) +
+                      ", which was not found in " + (where.empty() ? "any directory" : where),
                   "install the package that provides it, or point LD_LIBRARY_PATH at it");
     }
     emit(found->walk);
@@ -450,6 +515,7 @@ class Closure {
   struct {
     std::string script, interpreter;
   } chain_;  // the script that started the #! chain being added, and the interpreter it names
+  std::unordered_set<std::string> env_commands_;  // the commands of env lines, as found
 };
 
 }  // namespace

@@ -41,6 +41,7 @@ Fd build_bare_initramfs(const BareRootRequest& request) {
   std::string program = locate(request);
   LoaderSearch search;
   search.ld_library_path = request.ld_library_path;
+  search.path = request.path;
   search.cwd = request.cwd;
   std::vector<HostEntry> entries = program_closure(program, search);
 
