@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "guest/exec_path.h"
 #include "util/error.h"
 #include "util/sys.h"
 
@@ -68,15 +69,9 @@ std::string describe(const RunSpec& spec, Failure f) {
     case Step::kCwd:
       return "cannot change to directory " + spec.cwd + " in the guest: " + strerror(f.err);
     case Step::kExec:
-      if (f.err == ENOENT && cmd.find('/') == std::string::npos) return cmd + ": command not found";
-      return cmd + ": " + strerror(f.err);
+      break;  // describe_exec_failure says why
   }
   return cmd + ": cannot start";
-}
-
-int exit_code_for(Failure f) {
-  if (f.step != Step::kExec) return kExitFailure;
-  return f.err == ENOENT ? kExitNotFound : kExitCannotInvoke;
 }
 
 // mkdir -p DIR, giving the directories it creates to UID:GID.
@@ -96,9 +91,7 @@ struct ChildContext {
   const RunSpec* spec;
   const char* slave_name;  // the terminal, or nullptr
   int stdin_fd, stdout_fd, stderr_fd;
-  std::vector<char*> argv, envp;
-  std::vector<std::string> candidates;  // the paths to try for argv[0], in PATH order
-  std::vector<char*> sh_argv;           // for a candidate without #! (ENOEXEC), as execvp does
+  ExecPlan exec;
   std::vector<gid_t> groups;
   Failure failure{};
 };
@@ -148,45 +141,8 @@ int child_main(void* arg) {
     child_fail(c, Step::kIdentity, errno);
   ::umask(static_cast<mode_t>(spec.umask));
   if (::chdir(spec.cwd.c_str()) < 0) child_fail(c, Step::kCwd, errno);
-  // execvp's search, with the command's own PATH.
-  int err = ENOENT;
-  bool denied = false;
-  for (auto& candidate : c.candidates) {
-    ::execve(candidate.c_str(), c.argv.data(), c.envp.data());
-    if (errno == ENOEXEC) {
-      c.sh_argv[1] = candidate.data();
-      ::execve("/bin/sh", c.sh_argv.data(), c.envp.data());
-      errno = ENOEXEC;
-    }
-    if (errno == EACCES) {
-      denied = true;
-    } else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV &&
-               errno != ETIMEDOUT) {
-      err = errno;
-      denied = false;
-      break;
-    }
-  }
-  child_fail(c, Step::kExec, denied ? EACCES : err);
-}
-
-// The paths execvp would try for NAME with the command's PATH.
-std::vector<std::string> exec_candidates(const RunSpec& spec) {
-  const std::string& name = spec.argv[0];
-  if (name.find('/') != std::string::npos) return {name};
-  std::string path = "/bin:/usr/bin";  // glibc's default when PATH is unset
-  for (const auto& e : spec.env)
-    if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (;;) {
-    size_t colon = path.find(':', start);
-    std::string dir = path.substr(start, colon - start);
-    out.push_back((dir.empty() ? "." : dir) + "/" + name);
-    if (colon == std::string::npos) break;
-    start = colon + 1;
-  }
-  return out;
+  exec_command(c.exec);
+  child_fail(c, Step::kExec, c.exec.failure.err);
 }
 
 }  // namespace
@@ -222,14 +178,7 @@ Child spawn_command(const RunSpec& spec) {
   c.stdin_fd = in_r.get();
   c.stdout_fd = out_w.get();
   c.stderr_fd = err_w.get();
-  for (const auto& a : spec.argv) c.argv.push_back(const_cast<char*>(a.c_str()));
-  c.argv.push_back(nullptr);
-  for (const auto& e : spec.env) c.envp.push_back(const_cast<char*>(e.c_str()));
-  c.envp.push_back(nullptr);
-  c.candidates = exec_candidates(spec);
-  c.sh_argv = {const_cast<char*>("/bin/sh"), nullptr};
-  for (size_t i = 1; i < spec.argv.size(); ++i) c.sh_argv.push_back(c.argv[i]);
-  c.sh_argv.push_back(nullptr);
+  c.exec = plan_exec(spec.argv, spec.env);
   c.groups.assign(spec.groups.begin(), spec.groups.end());
 
   // The parent sleeps until the child has exec'd or failed: no copy of the agent's memory.
@@ -241,7 +190,11 @@ Child spawn_command(const RunSpec& spec) {
   if (c.failure.err != 0 || c.failure.step != Step{}) {
     int status;
     ::waitpid(pid, &status, 0);
-    throw SpawnError(exit_code_for(c.failure), describe(spec, c.failure));
+    if (c.failure.step == Step::kExec) {
+      Error e = describe_exec_failure(c.exec);
+      throw SpawnError(e.exit_code(), e.what());
+    }
+    throw SpawnError(kExitFailure, describe(spec, c.failure));
   }
   child.pid = pid;
   for (int fd : {child.terminal.get(), child.stdin_pipe.get(), child.stdout_pipe.get(),

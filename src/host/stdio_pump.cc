@@ -182,7 +182,7 @@ OutputPump::OutputPump(int fd) : state_(std::make_shared<State>()) {
 }
 
 OutputPump::~OutputPump() {
-  finish();
+  if (!finished_) finish();
 }
 
 void OutputPump::push(std::string data) {
@@ -209,6 +209,7 @@ int OutputPump::event_fd() const {
 }
 
 bool OutputPump::finish(std::optional<std::chrono::milliseconds> grace) {
+  finished_ = true;
   std::unique_lock lock(state_->mutex);
   state_->closing = true;
   state_->cv.notify_all();

@@ -62,6 +62,7 @@ class OutputPump {
  private:
   struct State;
   std::shared_ptr<State> state_;
+  bool finished_ = false;
 };
 
 }  // namespace execvm

@@ -16,6 +16,7 @@
 #include "initramfs/elf_file.h"
 #include "initramfs/ld_cache.h"
 #include "util/error.h"
+#include "util/exec_failure.h"
 #include "util/fd.h"
 #include "util/strings.h"
 
@@ -23,10 +24,9 @@ namespace execvm {
 
 namespace {
 
-constexpr int kMaxSymlinks = 40;         // the kernel's MAXSYMLINKS
-constexpr int kMaxInterpreterDepth = 4;  // the kernel's BINPRM_MAX_RECURSION for #! chains
-constexpr size_t kShebangBytes = 256;    // the kernel's BINPRM_BUF_SIZE: all it reads of a #! line
-constexpr const char* kPlatform = "x86_64";           // AT_PLATFORM on x86-64
+constexpr int kMaxSymlinks = 40;             // the kernel's MAXSYMLINKS
+constexpr int kMaxInterpreterDepth = 4;      // the kernel's BINPRM_MAX_RECURSION for #! chains
+constexpr const char* kPlatform = "x86_64";  // AT_PLATFORM on x86-64
 constexpr const char* kLib = "lib/x86_64-linux-gnu";  // Debian's $LIB (LD_DEBUG=libs shows it)
 
 std::string dirname(const std::string& path) {
@@ -43,6 +43,32 @@ std::string current_dir() {
   char buf[PATH_MAX];
   if (!::getcwd(buf, sizeof buf)) throw_errno("getcwd");
   return buf;
+}
+
+std::string basename(const std::string& path) {
+  return path.substr(path.rfind('/') + 1);
+}
+
+// The command `env ARGUMENT` runs, ARGUMENT being the one argument a #! line passes: ARGUMENT
+// itself; with -S ("-S python3 -u"), the first of the words after it that is neither an option
+// nor a NAME=VALUE. "" when there is none. Other options of env (-u NAME, -C DIR) are not
+// understood.
+std::string env_command(std::string_view argument) {
+  constexpr std::string_view kBlanks = " \t";
+  if (!argument.starts_with("-S"))
+    return argument.starts_with('-') || argument.find('=') != std::string_view::npos
+               ? ""
+               : std::string(argument);
+  std::string_view rest = argument.substr(2);
+  size_t start = rest.find_first_not_of(kBlanks);
+  while (start != std::string_view::npos) {
+    size_t end = rest.find_first_of(kBlanks, start);
+    std::string_view word = rest.substr(start, end - start);
+    if (!word.starts_with('-') && word.find('=') == std::string_view::npos)
+      return std::string(word);
+    start = rest.find_first_not_of(kBlanks, end);
+  }
+  return "";
 }
 
 // ---- Walking a path on the host as the kernel resolves it ----
@@ -180,8 +206,6 @@ class Closure {
       : program_(program), search_(search) {}
 
   std::vector<HostEntry> run() {
-    if (!program_.starts_with('/'))
-      throw Error("cannot resolve the dependencies of " + program_ + ": not an absolute path");
     add_executable(program_, 0);
     return std::move(entries_);
   }
@@ -194,20 +218,27 @@ class Closure {
 
   std::string host(const std::string& path) const { return search_.sysroot + path; }
 
-  // The program or a #! interpreter: a script or an ELF executable.
+  // The program, a #! interpreter DEPTH levels down, or the command a #!/usr/bin/env line runs
+  // (DEPTH 0: env execs it anew): a script or an ELF executable. PATH is as the exec names it.
   void add_executable(const std::string& path, int depth) {
-    const bool top = depth == 0;
     std::optional<PathWalk> walk;
     try {
-      walk = walk_host_path(path, search_.sysroot);
+      walk = walk_host_path(absolute(path), search_.sysroot);
     } catch (const Error& e) {
       throw Error(std::string("cannot execute ") + program_ + ": " + e.what(), e.hint(),
                   kExitCannotInvoke);
     }
-    if (!walk || !walk->is_file) {
-      std::string why = !walk ? "No such file or directory" : "Is a directory";
-      if (top) throw Error("cannot execute " + path + ": " + why, "", kExitCannotInvoke);
-      throw Error(program_ + ": bad interpreter " + path + ": " + why, "", kExitCannotInvoke);
+    // What execve would fail with.
+    int err = !walk                                           ? ENOENT
+              : !walk->is_file                                ? EISDIR
+              : ::access(host(walk->real).c_str(), X_OK) != 0 ? EACCES
+                                                              : 0;
+    if (err != 0) {
+      // The kernel says EACCES for an interpreter that is a directory; a shell then blames the
+      // #! line of the script it ran, as the guest does (see exec_failure.h).
+      if (depth > 0)
+        throw bad_interpreter(chain_.script, chain_.interpreter, err == EISDIR ? EACCES : err);
+      throw Error("cannot execute " + path + ": " + strerror(err), "", kExitCannotInvoke);
     }
     emit(*walk);
     std::string head = read_head(walk->real);
@@ -235,26 +266,58 @@ class Closure {
     return head;
   }
 
-  // The kernel's binfmt_script: "#!", blanks, the interpreter up to a blank or the line's end.
+  // The script PATH's interpreter, as the kernel's binfmt_script reads its #! line; and when that
+  // is env, the command env runs.
   void add_script_interpreter(const std::string& path, const std::string& head, int depth) {
     if (depth >= kMaxInterpreterDepth)
       throw Error("cannot execute " + program_ + ": too many levels of #! interpreters", "",
                   kExitCannotInvoke);
-    size_t eol = head.find_first_of(std::string_view("\n\0", 2));
-    std::string line = head.substr(2, eol == std::string::npos ? std::string::npos : eol - 2);
-    size_t begin = line.find_first_not_of(" \t");
-    size_t end = begin == std::string::npos ? begin : line.find_first_of(" \t", begin);
-    std::string interpreter = begin == std::string::npos ? "" : line.substr(begin, end - begin);
-    if (interpreter.empty())
+    Shebang line = *parse_shebang(head);
+    if (line.truncated)
+      throw Error("cannot execute " + path + ": its #! line is too long", "", kExitCannotInvoke);
+    if (line.interpreter.empty())
       throw Error("cannot execute " + path + ": its #! line names no interpreter", "",
                   kExitCannotInvoke);
-    if (eol == std::string::npos && end == std::string::npos && head.size() == kShebangBytes)
-      throw Error("cannot execute " + path + ": its #! line is too long", "", kExitCannotInvoke);
-    if (!interpreter.starts_with('/'))
-      throw Error("cannot execute " + path + ": its #! interpreter " + interpreter +
+    if (!line.interpreter.starts_with('/'))
+      throw Error("cannot execute " + path + ": its #! interpreter " + line.interpreter +
                       " is not an absolute path",
                   "name the interpreter by its absolute path", kExitCannotInvoke);
-    add_executable(interpreter, depth + 1);
+    if (depth == 0) chain_ = {path, line.interpreter};
+    add_executable(line.interpreter, depth + 1);
+    if (basename(line.interpreter) == "env") add_env_command(line.argument);
+  }
+
+  // The command `env ARGUMENT` runs, with its own closure, where env's execvp finds it; nothing
+  // when it does not, so that env says so in the guest in its own words.
+  void add_env_command(const std::string& argument) {
+    std::string name = env_command(argument);
+    if (name.empty()) return;
+    std::optional<std::string> found = find_in_path(name);
+    // A script that env runs again is packed once (a loop, as it would be on the host).
+    if (!found || !env_commands_.insert(*found).second) return;
+    add_executable(*found, 0);
+  }
+
+  // Where execvp finds NAME: NAME itself when it has a slash; else the first executable regular
+  // file DIR/NAME for the directories DIR of the command's PATH ("." for an empty one).
+  std::optional<std::string> find_in_path(const std::string& name) const {
+    std::vector<std::string> candidates;
+    if (name.find('/') != std::string::npos) {
+      candidates.push_back(name);
+    } else {
+      for (const auto& dir : split(search_.path, ':'))
+        candidates.push_back(join(dir.empty() ? "." : dir, name));
+    }
+    for (const auto& candidate : candidates) {
+      std::optional<PathWalk> walk;
+      try {
+        walk = walk_host_path(absolute(candidate), search_.sysroot);
+      } catch (const Error&) {
+        return std::nullopt;  // a symlink loop ends execvp's search with ELOOP
+      }
+      if (walk && walk->is_file && ::access(host(walk->real).c_str(), X_OK) == 0) return candidate;
+    }
+    return std::nullopt;
   }
 
   void add_elf_program(const std::string& path, const std::string& real) {
@@ -276,6 +339,10 @@ class Closure {
       throw Error("cannot execute " + path + ": not an executable ELF file", "", kExitCannotInvoke);
     if (!elf.interpreter) return;  // static, or static-pie: it needs nothing else
 
+    // Each program has a link map of its own (env and the command it runs, say).
+    objects_.clear();
+    names_.clear();
+    real_paths_.clear();
     add_interpreter(path, *elf.interpreter);
     // $ORIGIN of the program is the directory of its real path (ld.so reads /proc/self/exe).
     objects_.push_back({path, dirname(real), std::move(elf), -1});
@@ -332,13 +399,13 @@ class Closure {
     try {
       found = find_library(loader, name, searched);
     } catch (const Error& e) {
-      throw Error(program_ + " needs " + name + ": " + e.what(), e.hint());
+      throw Error(objects_[0].path + " needs " + name + ": " + e.what(), e.hint());
     }
     if (!found) {
       std::string where;
       for (const auto& s : searched) where += (where.empty() ? "" : ", ") + s;
-      throw Error(program_ + " needs " + name + needed_by(loader) + ", which was not found in " +
-                      (where.empty() ? "any directory" : where),
+      throw Error(objects_[0].path + " needs " + name + needed_by(loader) +
+                      ", which was not found in " + (where.empty() ? "any directory" : where),
                   "install the package that provides it, or point LD_LIBRARY_PATH at it");
     }
     emit(found->walk);
@@ -357,8 +424,10 @@ class Closure {
     return loader == 0 ? "" : " (for " + objects_[loader].path + ")";
   }
 
+  // PATH, relative to the command's working directory when relative.
   std::string absolute(const std::string& path) const {
-    return path.starts_with('/') ? path : join(current_dir(), path);
+    if (path.starts_with('/')) return path;
+    return join(search_.cwd.empty() ? current_dir() : search_.cwd, path);
   }
 
   // ld.so's _dl_map_object search for NAME needed by object LOADER. SEARCHED collects what was
@@ -443,6 +512,10 @@ class Closure {
   std::unordered_map<std::string, int> names_;       // name or soname -> object (-1: ld.so)
   std::unordered_map<std::string, int> real_paths_;  // real path -> object
   std::optional<LdCache> cache_;
+  struct {
+    std::string script, interpreter;
+  } chain_;  // the script that started the #! chain being added, and the interpreter it names
+  std::unordered_set<std::string> env_commands_;  // the commands of env lines, as found
 };
 
 }  // namespace

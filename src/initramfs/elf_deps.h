@@ -1,7 +1,8 @@
 // program_closure: every host path the guest needs on its filesystem to exec a host program (the
-// program, its #! interpreters, its ELF interpreter and shared libraries), found the way the
-// kernel and glibc's ld.so on x86-64 Debian find them, and the symlinks on the way to each one, so
-// that every path resolves in the guest exactly as on the host.
+// program, its #! interpreters, its ELF interpreter and shared libraries, and the command a
+// `#!/usr/bin/env` line runs), found the way the kernel, glibc's ld.so on x86-64 Debian and env
+// find them, and the symlinks on the way to each one, so that every path resolves in the guest
+// exactly as on the host.
 //
 // Library search, for each DT_NEEDED name not already loaded (by a name it was needed as or its
 // DT_SONAME), breadth-first like ld.so:
@@ -26,7 +27,7 @@
 
 namespace execvm {
 
-// Where the loader looks for libraries.
+// Where the loaders look: ld.so for libraries, env for its command.
 struct LoaderSearch {
   // From the caller's LD_LIBRARY_PATH, split on ':' and ';' (see split_library_path).
   std::vector<std::string> ld_library_path;
@@ -36,6 +37,8 @@ struct LoaderSearch {
   // path" on Debian 12 (no /lib64 there; Fedora-like hosts have /lib64 and /usr/lib64 instead).
   std::vector<std::string> system_dirs = {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
                                           "/lib", "/usr/lib"};
+  std::string path;  // the command's PATH, where env looks for the command of a #! line
+  std::string cwd;   // the command's working directory for relative paths; "" for ours
 };
 
 // LD_LIBRARY_PATH split as ld.so splits it: on ':' and ';', empty elements dropped (ld.so takes
@@ -50,16 +53,20 @@ struct HostEntry {
   std::string source;  // kFile: the host file to copy (with sysroot)
 };
 
-// Everything needed to exec PROGRAM (an absolute host path): the program; for a '#!' script its
-// interpreter as named on the #! line (recursively; for "#!/usr/bin/env python3" that is env, and
-// finding python3 through PATH is the caller's business); for ELF, its PT_INTERP and the closure
-// of its DT_NEEDED libraries. For each of those paths, every component on the way to it: real
-// directories (kDirectory), symlinks (kSymlink, followed like the kernel does, at most 40) and the
-// final regular file (kFile). Parents come before children; no path appears twice.
+// Everything needed to exec PROGRAM (a host path as the exec names it: relative to search.cwd
+// when relative): the program; for a '#!' script its interpreter as named on the #! line
+// (recursively) and, when that is env ("#!/usr/bin/env python3", "#!/usr/bin/env -S python3 -u"),
+// the closure of the command env runs, found in search.path as env's execvp finds it, when there
+// is one; for ELF, its PT_INTERP and the closure of its DT_NEEDED libraries. For each of those
+// paths, every component on the way to it: real directories (kDirectory), symlinks (kSymlink,
+// followed like the kernel does, at most 40) and the final regular file (kFile). Parents come
+// before children; no path appears twice.
 //
 // Throws Error with exit code 126 when PROGRAM or an interpreter it names (#! or PT_INTERP) is
-// missing, unreadable, loops, or is neither ELF nor a #! script, or is 32-bit or for another
-// machine; with 125 when a library is missing or malformed, or a library path loops.
+// missing, not executable, unreadable, loops, or is neither ELF nor a #! script, or is 32-bit or
+// for another machine (a #! interpreter that is missing, a directory or not executable in the
+// words exec_failure.h gives a local exec); with 125 when a library is missing or malformed, or a
+// library path loops. A command env does not find is no error: env reports it in the guest.
 std::vector<HostEntry> program_closure(const std::string& program, const LoaderSearch& search);
 
 }  // namespace execvm

@@ -167,12 +167,65 @@ TEST(Closure, ScriptNeedsItsInterpreter) {
   EXPECT_TRUE(f.count(real("/lib/x86_64-linux-gnu/libc.so.6")));
 }
 
-TEST(Closure, EnvScriptNeedsEnvOnly) {
+TEST(Closure, EnvScriptNeedsItsCommandFromPath) {
   testing::TempDir dir;
-  std::string script = dir.write("py", "#!/usr/bin/env python3\nprint(1)\n", 0755);
-  auto f = files(program_closure(script, {}));
+  dir.mkdir("bin");
+  dir.mkdir("other");
+  dir.write("other/tool", "#!/bin/sh\n", 0755);  // later in PATH: not the one env runs
+  dir.write("bin/tool", "#!/bin/sh\n", 0755);
+  dir.write("bin/skipped", "#!/bin/sh\n", 0644);  // not executable: execvp searches on
+  dir.write("other/skipped", "#!/bin/sh\n", 0755);
+  LoaderSearch search;
+  search.path = "/nonexistent:" + (dir / "bin") + ":" + (dir / "other");
+  auto closure_of = [&](const std::string& line) {
+    auto entries = program_closure(dir.write("script", line + "\necho\n", 0755), search);
+    check_consistent(entries);
+    return files(entries);
+  };
+  auto f = closure_of("#!/usr/bin/env tool");
   EXPECT_TRUE(f.count(real("/usr/bin/env")));
-  for (const auto& p : f) EXPECT_EQ(p.find("python"), std::string::npos) << p;
+  EXPECT_TRUE(f.count(real(dir / "bin/tool")));
+  EXPECT_FALSE(f.count(real(dir / "other/tool")));
+  EXPECT_TRUE(f.count(real("/bin/sh")));  // the command's own interpreter
+  EXPECT_TRUE(closure_of("#!/usr/bin/env skipped").count(real(dir / "other/skipped")));
+  // env -S: the first word that is neither an option nor an assignment.
+  f = closure_of("#!/usr/bin/env -S -i NAME=value tool -x");
+  EXPECT_TRUE(f.count(real(dir / "bin/tool")));
+  // An ELF command, with its libraries.
+  search.path = "/usr/bin";
+  std::set<std::string> names;  // of files and symlinks
+  for (const auto& e : program_closure(dir.write("ls", "#!/usr/bin/env ls\n", 0755), search))
+    names.insert(e.path.substr(e.path.rfind('/') + 1));
+  EXPECT_TRUE(names.count("ls"));
+  EXPECT_TRUE(names.count("libselinux.so.1"));
+}
+
+TEST(Closure, EnvCommandNotFoundIsLeftToEnv) {
+  testing::TempDir dir;
+  LoaderSearch search;
+  search.path = dir.path();
+  for (const char* line : {"#!/usr/bin/env no-such-command", "#!/usr/bin/env", "#!/usr/bin/env -S",
+                           "#!/usr/bin/env A=1", "#!/usr/bin/env ./no-such-command"}) {
+    std::string script = dir.write("script", std::string(line) + "\n", 0755);
+    auto f = files(program_closure(script, search));
+    EXPECT_TRUE(f.count(real("/usr/bin/env"))) << line;
+    EXPECT_EQ(f.size(), files(program_closure("/usr/bin/env", {})).size() + 1) << line;
+  }
+}
+
+TEST(Closure, EnvCommandsRelativeAndInLoops) {
+  testing::TempDir dir;
+  dir.mkdir("work");
+  dir.write("work/helper", "#!/bin/sh\n", 0755);
+  LoaderSearch search;
+  search.cwd = dir / "work";
+  search.path = dir.path();
+  // Relative to the command's directory, as env runs it there: the script too.
+  dir.write("work/script", "#!/usr/bin/env ./helper\n", 0755);
+  EXPECT_TRUE(files(program_closure("./script", search)).count(real(dir / "work/helper")));
+  // A script env runs again and again is packed once (it loops on the host too).
+  dir.write("again", "#!/usr/bin/env again\n", 0755);
+  EXPECT_TRUE(files(program_closure(dir / "again", search)).count(real(dir / "again")));
 }
 
 TEST(Closure, ScriptChains) {
@@ -205,11 +258,44 @@ TEST(Closure, BadProgramsCannotBeInvoked) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("not an ELF binary or #! script"), std::string::npos);
   }
+  EXPECT_EQ(exit_code_of(dir.write("plain", "#!/bin/sh\n", 0644)), kExitCannotInvoke);
   if (::geteuid() != 0) {
     std::string locked = dir.write("locked", "#!/bin/sh\n", 0);
     EXPECT_EQ(exit_code_of(locked), kExitCannotInvoke);
   }
   EXPECT_THROW(program_closure("relative/path", {}), Error);
+}
+
+// The words of exec_failure.h, as the guest says them when the exec fails there.
+TEST(Closure, BadInterpretersInAShellsWords) {
+  testing::TempDir dir;
+  LoaderSearch search;
+  search.cwd = dir.path();
+  // A missing interpreter is 127, as a local exec's ENOENT; the others 126.
+  auto words = [&](const std::string& program) {
+    try {
+      program_closure(program, search);
+    } catch (const Error& e) {
+      bool missing = std::string(e.what()).ends_with("No such file or directory");
+      EXPECT_EQ(e.exit_code(), missing ? kExitNotFound : kExitCannotInvoke) << e.what();
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  dir.write("missing", "#!/no/such -x\n", 0755);
+  EXPECT_EQ(words("./missing"), "./missing: /no/such: bad interpreter: No such file or directory");
+  dir.write("plain", "echo\n", 0644);
+  dir.write("locked", "#!" + (dir / "plain") + "\n", 0755);
+  EXPECT_EQ(words("./locked"),
+            "./locked: " + (dir / "plain") + ": bad interpreter: Permission denied");
+  dir.mkdir("sub");
+  dir.write("dir", "#!" + (dir / "sub") + "\n", 0755);
+  EXPECT_EQ(words(dir / "dir"),
+            dir / "dir" + ": " + (dir / "sub") + ": bad interpreter: Permission denied");
+  // Deeper in a chain: the script run and the interpreter its own line names.
+  dir.write("chain", "#!" + (dir / "missing") + "\n", 0755);
+  EXPECT_EQ(words("./chain"),
+            "./chain: " + (dir / "missing") + ": bad interpreter: No such file or directory");
 }
 
 // ---- A fake tree under a sysroot ----

@@ -3,34 +3,44 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include "initramfs/cpio.h"
 #include "initramfs/elf_deps.h"
 #include "root/base.h"
 #include "util/error.h"
+#include "util/exec_failure.h"
 #include "util/paths.h"
 
 namespace execvm {
 
 namespace {
 
-// The host file the guest's PATH lookup of COMMAND will find, made absolute.
+// The host file the guest's PATH lookup of COMMAND will find, as the guest names it (relative
+// to the command's directory when relative); when there is none or it cannot be exec'd, an Error
+// in the words the guest would say.
 std::string locate(const BareRootRequest& request) {
   auto found = find_program(request.command, request.path);
-  if (!found) throw Error(request.command + ": command not found", "", kExitNotFound);
-  std::string path = *found;
-  if (path.front() != '/') path = request.cwd + "/" + path;
+  if (!found) throw command_not_found(request.command);
+  std::string path = found->front() == '/' ? *found : request.cwd + "/" + *found;
   struct stat st;
-  if (::stat(path.c_str(), &st) < 0)
-    throw Error(request.command + ": No such file or directory", "", kExitNotFound);
-  if (!S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) < 0)
-    throw Error(request.command + ": Permission denied", "", kExitCannotInvoke);
-  return path;
+  int err = ::stat(path.c_str(), &st) < 0                              ? errno
+            : !S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) < 0 ? EACCES
+                                                                       : 0;
+  if (err != 0) {
+    ExecFacts facts;
+    look_at_exec_file(path.c_str(), facts);
+    throw exec_failure(request.command, *found, err, facts);
+  }
+  return *found;
 }
 
 }  // namespace
 
 BareRoot::BareRoot(const BareRootRequest& request) {
   search_.ld_library_path = request.ld_library_path;
+  search_.path = request.path;
+  search_.cwd = request.cwd;
   entries_ = program_closure(locate(request), search_);
 }
 

@@ -26,6 +26,66 @@ expect_error "missing kernel" 125 "execvm kernel build" env XDG_CACHE_HOME="$TES
 expect_error "--kernel not found" 125 "/no/such/kernel" vm --kernel /no/such/kernel -- true
 expect_error "--kernel not a kernel" 125 "$TEST_TMP/garbage" vm --kernel "$TEST_TMP/garbage" -- true
 expect_error "guest-side exec failure" 127 "not found" vm -- /bin/sh -c 'exec /no/such/program'
+
+# The exec of COMMAND failing, in both modes (--bare finds and packs COMMAND on the host, and must
+# say what the guest would): its status and one line, in the words bash gives for the same exec
+# here. run_in MODE ARGS...: execvm in MODE (bare, or default: the host's root).
+run_in() {
+  local mode=$1
+  shift
+  if [ "$mode" = bare ]; then vm "$@"; else "$EXECVM" "$@"; fi
+}
+# bash_says COMMAND...: what bash prints when it cannot run COMMAND, without its own prefix.
+bash_says() { bash -c '"$@"' bash "$@" 2>&1 > /dev/null | sed -e 's/^bash: //' -e 's/^line [0-9]*: //'; }
+# same_as_bash WHAT STATUS COMMAND...: bash, running COMMAND here, exits STATUS (what
+# expect_error wanted) and says the line expect_error just saw.
+same_as_bash() {
+  local what=$1 want=$2
+  shift 2
+  bash -c '"$@"' bash "$@" > /dev/null 2>&1
+  check_eq "$what: bash's status" "$want" "$?"
+  check_eq "$what: bash's words" "execvm: $(bash_says "$@")" "$(cat "$TEST_TMP/err")"
+}
+cd "$TEST_TMP" || exit 1
+printf '#!/no/such/interpreter -x\necho ran\n' > missing-interp
+printf 'echo\n' > plain-file
+printf '#!%s/plain-file\necho ran\n' "$TEST_TMP" > locked-interp
+mkdir dir-interp.d
+printf '#!%s/dir-interp.d\necho ran\n' "$TEST_TMP" > dir-interp
+printf '#!/usr/bin/env bash\necho "bash ${BASH_VERSINFO[0]}: $# [$2]"\n' > env-bash
+printf '#!/usr/bin/env -S bash -e\necho "split: $# [$1] $-"\n' > env-split
+printf '#!/usr/bin/env no-such-command-xyz\n' > env-missing
+chmod +x missing-interp locked-interp dir-interp env-bash env-split env-missing
+for mode in bare default; do
+  expect_error "'' ($mode)" 127 "^execvm: : command not found\$" run_in "$mode" -- ''
+  same_as_bash "'' ($mode)" 127 ''
+  # A local exec fails with ENOENT: 127 (bash 5.2 says "cannot execute: required file not
+  # found", naming no interpreter; execvm keeps the words of bash up to 5.1, which name it).
+  expect_error "missing #! interpreter ($mode)" 127 \
+    "^execvm: ./missing-interp: /no/such/interpreter: bad interpreter: No such file or directory\$" \
+    run_in "$mode" -- ./missing-interp
+  expect_error "#! interpreter not executable ($mode)" 126 "bad interpreter: Permission denied" \
+    run_in "$mode" -- ./locked-interp
+  same_as_bash "#! interpreter not executable ($mode)" 126 ./locked-interp
+  expect_error "#! interpreter a directory ($mode)" 126 "bad interpreter: Permission denied" \
+    run_in "$mode" -- ./dir-interp
+  same_as_bash "#! interpreter a directory ($mode)" 126 ./dir-interp
+  # env's command is packed too: it runs as it does here.
+  for script in env-bash env-split; do
+    want=$(env "./$script" a 'b c' 2>&1; echo "status $?")
+    got=$(run_in "$mode" -- "./$script" a 'b c' 2>&1 < /dev/null; echo "status $?")
+    check_eq "#!/usr/bin/env: $script ($mode)" "$want" "$got"
+  done
+  # A command env does not find is env's to report, in the guest, as here.
+  run_in "$mode" -- ./env-missing > "$TEST_TMP/out" 2> "$TEST_TMP/err" < /dev/null
+  check_eq "#!/usr/bin/env, command not found ($mode): status" 127 "$?"
+  if grep -q "^/usr/bin/env: .*no-such-command-xyz.*: No such file or directory\$" "$TEST_TMP/err"; then
+    pass "#!/usr/bin/env, command not found ($mode): env says so"
+  else
+    fail "#!/usr/bin/env, command not found ($mode): stderr [$(cat "$TEST_TMP/err")]"
+  fi
+done
+cd - > /dev/null || exit 1
 check_no_qemu_left "errors"
 check_no_temp_files "errors"
 finish
