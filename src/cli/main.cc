@@ -3,16 +3,36 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <CLI/CLI.hpp>
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "cli/settings.h"
-#include "host/session.h"
 #include "util/error.h"
 #include "util/sys.h"
+
+namespace execvm {
+
+namespace {
+
+int execvm_main(std::vector<std::string> args) {
+  CLI::App app{"execvm"};
+  const std::vector<Command> commands = add_commands(app);
+  // The first argument names a subcommand, or else the whole command line is run's.
+  bool named = !args.empty() && std::any_of(commands.begin(), commands.end(),
+                                            [&](auto& c) { return c.app->check_name(args[0]); });
+  if (!named) args.insert(args.begin(), "run");
+  parse_command_line(app, args, args[0] == "run" ? "execvm" : "execvm " + args[0]);
+  for (const Command& c : commands)
+    if (c.app->parsed()) return c.run();
+  throw Error("no subcommand was parsed");  // require_subcommand(1) makes this unreachable
+}
+
+}  // namespace
+
+}  // namespace execvm
 
 int main(int argc, char** argv) {
   using namespace execvm;
@@ -21,22 +41,8 @@ int main(int argc, char** argv) {
   for (int fd = 0; fd <= 2; ++fd) {
     if (::fcntl(fd, F_GETFD) < 0 && ::open("/dev/null", O_RDWR) < 0) return kExitFailure;
   }
-  std::vector<std::string> args(argv + 1, argv + argc);
   try {
-    if (!args.empty()) {
-      std::vector<std::string> rest(args.begin() + 1, args.end());
-      if (args[0] == "kernel") return kernel_command(rest);
-      if (args[0] == "doctor") return doctor_command(rest);
-      if (args[0] == "run") args = rest;
-    }
-    ParsedRun parsed = parse_run_options(args);
-    if (parsed.output) {
-      write_all(STDOUT_FILENO, *parsed.output);
-      return parsed.status;
-    }
-    apply_project_file(parsed.options);
-    std::vector<int> ignored = prepare_process_signals();
-    return run_session(parsed.options, ignored);
+    return execvm_main(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const Error& e) {
     write_all(STDERR_FILENO, "execvm: " + e.message() + "\n");
     return e.exit_code();

@@ -174,7 +174,7 @@ int run_session(const RunOptions& options, const std::vector<int>& ignored_signa
     initrd = build_bare_initramfs(bare);
   } else {
     ShareRequest request{spec.cwd, options.command[0], env_value(spec.env, "TMPDIR"),
-                         options.volumes, current_directory()};
+                         options.volumes};
     std::vector<Share> shares = plan_shares(request);
     share_fs = choose_share_fs(options.share_fs);
     initrd = build_agent_initramfs();
