@@ -1,22 +1,15 @@
 // The project file, .execvm.toml: settings a project keeps beside its code so that its commands
 // run under execvm the same way for everyone. Options given on the command line override it.
 //
-//   # .execvm.toml: settings for running this project's commands under execvm
-//   kernel = "kernels/vmlinux"      # a path, relative to the file's directory (or absolute)
-//   cpus = 2
-//   memory = "1G"                   # or an integer of MiB
-//   sudo = true                     # run as root in the guest
-//   accel = "auto"
-//   share-fs = "auto"
-//   timeout = "10m"                 # or an integer of seconds
-//   volumes = ["/data:/data:ro", "cache:/var/cache/thing"]
-//                                   # a relative HOST is relative to the file's directory
-//   [env]                           # the command's environment, in this order
+//   cpus = 2                        # a key is a run option's name, its value the option's,
+//   memory = "1G"                   # as a string, an integer, a boolean or an array
+//   volumes = ["data:/data:ro"]
+//   [env]                           # a table: NAME = "VALUE" for each -e, in this order
 //   GOFLAGS = "-count=1"
 //
-// This reader knows TOML and the shape of each key's value; what the keys are and what their
-// values mean is the caller's (the run settings). Every key is optional; an empty file sets
-// nothing. Unknown keys are errors, so that a typo is not silently ignored.
+// This reader knows TOML and the shape each key's value must have; which keys there are and
+// what their values mean is the caller's: the run settings. Every key is optional; an empty
+// file sets nothing. Unknown keys are errors, so that a typo is not silently ignored.
 #pragma once
 
 #include <optional>
