@@ -66,12 +66,13 @@ Command add_kernel_command(CLI::App& app) {
   for (CLI::App* sub : {kernel, build}) sub->add_flag("-h,--help", state->help);
   build->add_flag("--force", state->build.force);
   build->add_option("--jobs", state->build.jobs)
+      ->type_name("N")
       ->check(CLI::Validator(
           [](std::string& text) {
             whole_number({text, "--jobs " + shell_quote(text)}, 1, 1024);
             return std::string();
           },
-          "N"));
+          ""));
   build->add_option("--source", state->build.source_tarball);
   return {kernel, [=] {
             if (state->help) {

@@ -311,7 +311,7 @@ void add_settings(CLI::App& app, RunOptions& options, std::vector<GivenValue>& g
           take(text);
           return std::string();
         },
-        s.metavar, s.name));
+        "", s.name));  // no description: CLI11 would add it to the metavar in its messages
   }
 }
 
