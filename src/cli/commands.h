@@ -1,16 +1,36 @@
-// execvm's subcommands other than run: each takes its arguments (after the subcommand's name)
-// and returns the exit status.
+// execvm's subcommands: each registers itself on the top-level parser and says what to do
+// when it was the one given.
 #pragma once
 
-#include <string>
+#include <functional>
 #include <vector>
+
+namespace CLI {
+class App;
+}
 
 namespace execvm {
 
-// execvm kernel ls|build [...]
-int kernel_command(const std::vector<std::string>& args);
+struct Caller;
 
-// execvm doctor [--kernel PATH] [--accel ...]
-int doctor_command(const std::vector<std::string>& args);
+struct Command {
+  CLI::App* app;             // the subcommand's parser, a child of the top-level one
+  std::function<int()> run;  // once the command line has parsed: runs it, returns the status
+};
+
+// execvm [run] [OPTIONS] [--] COMMAND [ARG...], for CALLER (which outlives the command)
+Command add_run_command(CLI::App& app, const Caller& caller);
+
+// execvm kernel ls|path|build [...]
+Command add_kernel_command(CLI::App& app);
+
+// execvm doctor [OPTIONS] [--no-boot] [[--] COMMAND [ARG...]], describing a run for CALLER
+Command add_doctor_command(CLI::App& app, const Caller& caller);
+
+// execvm trust [--revoke] [FILE] | --list
+Command add_trust_command(CLI::App& app);
+
+// All of them, on APP: execvm's top-level parser, which takes exactly one of them.
+std::vector<Command> add_commands(CLI::App& app, const Caller& caller);
 
 }  // namespace execvm

@@ -6,12 +6,15 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/settings.h"
 #include "config/project_file.h"
+#include "config/trust.h"
 #include "host/accel.h"
+#include "host/caller.h"
 #include "host/tsc.h"
 #include "kernel/kernel.h"
 #include "root/host_root.h"
@@ -53,43 +56,86 @@ std::string first_line(const std::string& text) {
   return std::string(trim(split(text, '\n')[0]));
 }
 
-}  // namespace
+constexpr const char* kDoctorUsage =
+    R"(usage: execvm doctor [OPTIONS] [--no-boot] [[--] COMMAND [ARG...]]
 
-int doctor_command(const std::vector<std::string>& args) {
-  CLI::App app{"execvm doctor"};
-  app.set_help_flag();
-  bool help = false, no_boot = false;
-  std::string kernel_path, accel_text = "auto";
-  app.add_flag("-h,--help", help);
-  app.add_option("--kernel", kernel_path);
-  app.add_option("--accel", accel_text);
-  app.add_flag("--no-boot", no_boot);
-  parse_command_line(app, args, "execvm doctor");
-  if (help) {
-    std::cout << "usage: execvm doctor [--kernel PATH] [--accel auto|kvm|tcg] [--no-boot]\n\n"
-                 "Checks what execvm needs on this host (QEMU, the accelerator, the guest kernel,\n"
-                 "the cache) and says how to fix what is missing; shows the settings a run in\n"
-                 "this directory would use and where each comes from (the command line, the\n"
-                 "project file .execvm.toml, the defaults), how the host's files reach the guest\n"
-                 "and what is shared; then boots one VM running /bin/true (skip with --no-boot).\n"
-                 "Exits 1 when execvm cannot run here.\n";
-    return 0;
+Checks what execvm needs on this host (QEMU, the accelerator, the guest kernel, the cache)
+and says how to fix what is missing; then describes the run `execvm [OPTIONS] COMMAND` would
+make here (COMMAND defaults to true): each setting and where it comes from (the command line,
+the project file .execvm.toml, the defaults), whether the project file is trusted, how the
+host's files reach the guest and what is shared. Last it boots one VM with those options
+running true, and when that fails one with --bare, to tell the VM from the host's root.
+OPTIONS are those of execvm --help. Exits 1 when such a run cannot work here.
+
+  --no-boot              skip the test boot
+  -h, --help             this text
+)";
+
+// The command line that gives VALUES again, for the test boot's execvm.
+std::vector<std::string> as_arguments(const std::vector<GivenValue>& values, bool vm_only) {
+  std::vector<std::string> out;
+  for (const GivenValue& g : values) {
+    if (vm_only && g.setting->group != HelpGroup::kVm) continue;
+    out.push_back("--" + g.setting->name);
+    if (g.setting->arity != Arity::kFlag) out.back() += "=" + g.value.text;
   }
+  return out;
+}
+
+// The boot: execvm with ARGUMENTS running true; true when it worked.
+bool test_boot(Report& report, const std::vector<std::string>& arguments) {
+  std::vector<std::string> boot = {"/proc/self/exe"};
+  boot.insert(boot.end(), arguments.begin(), arguments.end());
+  boot.insert(boot.end(), {"--", "true"});
+  std::string what = "execvm";
+  for (const auto& a : arguments) what += " " + shell_quote(a);
+  what += " -- true";
+  auto start = std::chrono::steady_clock::now();
+  auto result = run_capture(boot, true);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (result.status != 0) {
+    report.fail("boot", what + " failed: " + first_line(result.output),
+                "run it with --console to see the guest kernel's log");
+    return false;
+  }
+  char detail[64];
+  snprintf(detail, sizeof detail, " ran in %.2fs", seconds);
+  report.ok("boot", what + detail);
+  return true;
+}
+
+// The report on the run PARSED describes; BOOT: end with a test boot. Returns the status.
+int doctor_report(ParsedRun& parsed, const Caller& caller, bool boot) {
   Report report;
   std::string cache = cache_root();
   printf("execvm %s doctor\n", EXECVM_VERSION);
 
-  std::optional<std::string> qemu = find_program("qemu-system-x86_64");
-  if (qemu) {
+  // The project file first: the checks below use the settings it gives.
+  RunOptions& o = parsed.options;
+  std::optional<ProjectSettings> project;
+  std::optional<Error> project_error;
+  try {
+    if (std::optional<std::string> path = project_file_for(o)) {
+      project = read_project_settings(*path);
+      project_error = consent_needed(*project, TrustStore(default_trust_dir()));
+      merge_project_settings(o, parsed.given, *project);
+    }
+  } catch (const Error& e) {
+    project_error = e;
+  }
+
+  std::optional<std::string> qemu = o.qemu.empty() ? find_program("qemu-system-x86_64") : o.qemu;
+  if (qemu && ::access(qemu->c_str(), X_OK) == 0) {
     auto version = run_capture({*qemu, "--version"}, true);
     report.ok("qemu", *qemu + " (" + first_line(version.output) + ")");
+  } else if (qemu) {
+    report.fail("qemu", *qemu + " is not an executable file", "give --qemu an executable");
   } else {
     report.fail("qemu", "qemu-system-x86_64 is not in PATH", "apt-get install qemu-system-x86");
   }
 
-  AccelRequest request = parse_accel_request("--accel", accel_text);
   try {
-    AccelChoice choice = choose_accel(request, probe_accel());
+    AccelChoice choice = choose_accel(o.accel, probe_accel());
     if (choice.accel == Accel::kKvm) {
       report.ok("accelerator", "kvm: " + choice.reason);
     } else {
@@ -102,7 +148,7 @@ int doctor_command(const std::vector<std::string>& args) {
 
   std::optional<Kernel> kernel;
   try {
-    kernel = kernel_path.empty() ? find_cached_kernel(cache) : kernel_from_path(kernel_path);
+    kernel = o.kernel.empty() ? find_cached_kernel(cache) : kernel_from_path(o.kernel);
   } catch (const Error& e) {
     report.fail("kernel", e.what(), e.hint());
   }
@@ -120,7 +166,7 @@ int doctor_command(const std::vector<std::string>& args) {
     } catch (const Error&) {
       report.info("kernel config", "no config beside the kernel: its features are not checked");
     }
-  } else if (kernel_path.empty()) {
+  } else if (o.kernel.empty()) {
     report.fail(
         "kernel",
         "execvm's kernel is not built on this machine (config " + kernel_config_hash() + ")",
@@ -147,59 +193,67 @@ int doctor_command(const std::vector<std::string>& args) {
     report.fail("cache", e.what(), "set XDG_CACHE_HOME to a writable directory");
   }
 
-  // What a run here would use: the project file, the host's files, the shares.
-  RunOptions settings;
-  settings.kernel = kernel_path;
-  settings.accel = request;
-  if (!kernel_path.empty()) settings.origins["kernel"] = "command line";
-  if (request != AccelRequest::kAuto) settings.origins["accel"] = "command line";
-  try {
-    apply_project_file(settings);
-    report.info("project file", settings.project_file.empty()
-                                    ? std::string("none (") + kProjectFileName +
-                                          " in this directory or its git work tree)"
-                                    : settings.project_file);
-    for (const auto& [setting, origin] : describe_settings(settings))
-      report.info("setting", setting + " (" + origin + ")");
-  } catch (const Error& e) {
-    report.fail("project file", e.what(), e.hint());
+  // What this run would use: the project file, the settings, the host's files, the shares.
+  if (project_error) {
+    report.fail("project file", project_error->what(), project_error->hint());
+  } else if (!project) {
+    report.info("project file", std::string("none (") + kProjectFileName +
+                                    " in this directory or its git work tree)");
+  } else if (project->beyond.empty()) {
+    report.ok("project file", project->file.path + " (asks for nothing beyond its work tree)");
+  } else {
+    report.ok("project file", project->file.path + " (trusted)");
   }
-  try {
-    ShareFsChoice fs = choose_share_fs(settings.share_fs);
-    report.ok("host files", std::string("over ") + share_fs_name(fs.fs) + " (" + fs.why + ")");
-    ShareRequest shares{current_directory(), "", getenv("TMPDIR") ? getenv("TMPDIR") : "",
-                        settings.volumes, current_directory()};
-    for (const auto& share : plan_shares(shares))
-      report.info("share", share.host + (share.guest == share.host ? "" : " at " + share.guest) +
-                               (share.readonly ? " read-only" : " read-write") + " (" +
-                               share.reason + ")");
-  } catch (const Error& e) {
-    report.fail("host files", e.what(), e.hint());
-  }
-
-  if (!no_boot && !report.failed()) {
-    // The default mode first; when it fails, the bare one says whether the VM itself works.
-    for (bool bare : {false, true}) {
-      std::vector<std::string> boot = {"/proc/self/exe", "--accel", accel_text};
-      if (bare) boot.push_back("--bare");
-      if (!kernel_path.empty()) boot.insert(boot.end(), {"--kernel", kernel_path});
-      boot.insert(boot.end(), {"--", "true"});
-      std::string what = bare ? "execvm --bare -- true" : "execvm -- true";
-      auto start = std::chrono::steady_clock::now();
-      auto result = run_capture(boot, true);
-      double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      char detail[96];
-      snprintf(detail, sizeof detail, "%s ran in %.2fs", what.c_str(), seconds);
-      if (result.status == 0) {
-        report.ok("boot", detail);
-        break;
-      }
-      report.fail("boot", what + " failed: " + first_line(result.output),
-                  "run it with --console to see the guest kernel's log");
+  for (const auto& [setting, origin] : describe_settings(o))
+    report.info("setting", setting + " (" + origin + ")");
+  if (o.bare) {
+    report.info("root", "bare: an initramfs with just " + o.command[0] + " and what it loads");
+  } else {
+    try {
+      // The run's own spec: its directory, its program and its TMPDIR decide the shares.
+      RunSpec spec = make_run_spec(o, caller);
+      HostRoot root({spec.cwd, spec.argv[0], env_value(spec.env, "TMPDIR"), o.volumes}, o.share_fs);
+      const ShareFsChoice& fs = root.share_fs();
+      report.ok("host files", std::string("over ") + share_fs_name(fs.fs) + " (" + fs.why + ")");
+      for (const auto& share : root.shares())
+        report.info("share", share.host + (share.guest == share.host ? "" : " at " + share.guest) +
+                                 (share.readonly ? " read-only" : " read-write") + " (" +
+                                 share.reason + ")");
+    } catch (const Error& e) {
+      report.fail("host files", e.what(), e.hint());
     }
   }
+
+  // The options as given, then, when that fails, the VM alone (--bare) to tell the two apart.
+  if (boot && !report.failed() && !test_boot(report, as_arguments(parsed.given, false)) &&
+      !o.bare) {
+    std::vector<std::string> bare = as_arguments(parsed.given, true);
+    bare.push_back("--bare");
+    test_boot(report, bare);
+  }
   return report.failed() ? 1 : 0;
+}
+
+}  // namespace
+
+Command add_doctor_command(CLI::App& app, const Caller& caller) {
+  CLI::App* doctor = app.add_subcommand("doctor", "what works on this host, and the fix");
+  struct State {
+    ParsedRun parsed;
+    bool help = false, no_boot = false;
+  };
+  auto state = std::make_shared<State>();
+  add_run_options(*doctor, state->parsed, state->help);
+  doctor->add_flag("--no-boot", state->no_boot);
+  return {doctor, [doctor, state, &caller] {
+            if (state->help) {
+              std::cout << kDoctorUsage;
+              return 0;
+            }
+            finish_run_options(*doctor, state->parsed, false);
+            if (state->parsed.options.command.empty()) state->parsed.options.command = {"true"};
+            return doctor_report(state->parsed, caller, !state->no_boot);
+          }};
 }
 
 }  // namespace execvm

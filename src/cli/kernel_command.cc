@@ -1,12 +1,14 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include "cli/commands.h"
-#include "cli/options.h"
+#include "cli/settings.h"
 #include "kernel/kernel.h"
 #include "util/error.h"
 #include "util/paths.h"
+#include "util/strings.h"
 
 namespace execvm {
 
@@ -51,44 +53,49 @@ int list_kernels() {
 
 }  // namespace
 
-int kernel_command(const std::vector<std::string>& args) {
-  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-    std::cout << kKernelUsage;
-    return args.empty() ? kExitFailure : 0;
-  }
-  if (args[0] == "ls") {
-    if (args.size() > 1) throw Error("execvm kernel ls takes no arguments");
-    return list_kernels();
-  }
-  if (args[0] == "path") {
-    if (args.size() > 1) throw Error("execvm kernel path takes no arguments");
-    auto kernel = find_cached_kernel(cache_root());
-    if (!kernel)
-      throw Error("execvm's kernel is not built on this machine", "run `execvm kernel build`");
-    std::cout << kernel->path << "\n";
-    return 0;
-  }
-  if (args[0] == "build") {
-    CLI::App app{"execvm kernel build"};
-    app.set_help_flag();
-    KernelBuildOptions options;
-    options.cache_root = cache_root();
+Command add_kernel_command(CLI::App& app) {
+  CLI::App* kernel = app.add_subcommand("kernel", "manage execvm's guest kernels");
+  CLI::App* ls = kernel->add_subcommand("ls", "list the cached kernels");
+  CLI::App* path = kernel->add_subcommand("path", "the kernel execvm boots by default");
+  CLI::App* build = kernel->add_subcommand("build", "build execvm's kernel");
+  struct State {
     bool help = false;
-    app.add_flag("-h,--help", help);
-    app.add_flag("--force", options.force);
-    app.add_option("--jobs", options.jobs)->check(CLI::Range(1u, 1024u));
-    app.add_option("--source", options.source_tarball);
-    parse_command_line(app, std::vector<std::string>(args.begin() + 1, args.end()),
-                       "execvm kernel");
-    if (help) {
-      std::cout << kKernelUsage;
-      return 0;
-    }
-    Kernel kernel = build_kernel(options);
-    std::cout << kernel.path << "\n";
-    return 0;
-  }
-  throw Error("unknown kernel command " + args[0], "see execvm kernel --help");
+    KernelBuildOptions build;
+  };
+  auto state = std::make_shared<State>();
+  for (CLI::App* sub : {kernel, build}) sub->add_flag("-h,--help", state->help);
+  build->add_flag("--force", state->build.force);
+  build->add_option("--jobs", state->build.jobs)
+      ->type_name("N")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            whole_number({text, "--jobs " + shell_quote(text)}, 1, 1024);
+            return std::string();
+          },
+          ""));
+  build->add_option("--source", state->build.source_tarball);
+  return {kernel, [=] {
+            if (state->help) {
+              std::cout << kKernelUsage;
+              return 0;
+            }
+            if (*ls) return list_kernels();
+            if (*path) {
+              auto found = find_cached_kernel(cache_root());
+              if (!found)
+                throw Error("execvm's kernel is not built on this machine",
+                            "run `execvm kernel build`");
+              std::cout << found->path << "\n";
+              return 0;
+            }
+            if (*build) {
+              state->build.cache_root = cache_root();
+              std::cout << build_kernel(state->build).path << "\n";
+              return 0;
+            }
+            throw Error("execvm kernel needs a command: ls, path or build",
+                        "see execvm kernel --help");
+          }};
 }
 
 }  // namespace execvm

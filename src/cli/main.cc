@@ -3,36 +3,43 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <CLI/CLI.hpp>
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "cli/settings.h"
 #include "host/caller.h"
-#include "host/session.h"
 #include "util/error.h"
 #include "util/sys.h"
 
+namespace execvm {
+
+namespace {
+
+int execvm_main(std::vector<std::string> args, const Caller& caller) {
+  CLI::App app{"execvm"};
+  const std::vector<Command> commands = add_commands(app, caller);
+  // The first argument names a subcommand, or else the whole command line is run's.
+  bool named = !args.empty() && std::any_of(commands.begin(), commands.end(),
+                                            [&](auto& c) { return c.app->check_name(args[0]); });
+  if (!named) args.insert(args.begin(), "run");
+  parse_command_line(app, args, args[0] == "run" ? "execvm" : "execvm " + args[0]);
+  for (const Command& c : commands)
+    if (c.app->parsed()) return c.run();
+  throw Error("no subcommand was parsed");  // require_subcommand(1) makes this unreachable
+}
+
+}  // namespace
+
+}  // namespace execvm
+
 int main(int argc, char** argv) {
   using namespace execvm;
-  std::vector<std::string> args(argv + 1, argv + argc);
   try {
     std::vector<int> closed = claim_standard_fds();
-    if (!args.empty()) {
-      std::vector<std::string> rest(args.begin() + 1, args.end());
-      if (args[0] == "kernel") return kernel_command(rest);
-      if (args[0] == "doctor") return doctor_command(rest);
-      if (args[0] == "run") args = rest;
-    }
-    ParsedRun parsed = parse_run_options(args);
-    if (parsed.output) {
-      write_all(STDOUT_FILENO, *parsed.output);
-      return parsed.status;
-    }
-    apply_project_file(parsed.options);
-    return run_session(parsed.options, read_caller(closed));
+    return execvm_main(std::vector<std::string>(argv + 1, argv + argc), read_caller(closed));
   } catch (const Error& e) {
     write_all(STDERR_FILENO, "execvm: " + e.message() + "\n");
     return e.exit_code();

@@ -1,4 +1,5 @@
-// The options of `execvm [run]`, parsed into plain data. Subcommands have their own parsers.
+// The options of `execvm [run]`, parsed into plain data; the settings they set are described,
+// one entry each, in cli/settings.h.
 #pragma once
 
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "config/volume.h"
 #include "host/accel.h"
 #include "root/share_fs.h"
 
@@ -18,7 +20,7 @@ class App;
 namespace execvm {
 
 // Parses ARGS with APP (CLI11 wants them reversed). Throws Error (exit 125) with CLI11's message
-// and a hint to run COMMAND --help.
+// and a hint to run COMMAND --help; a setting's own Error as it is.
 void parse_command_line(CLI::App& app, const std::vector<std::string>& args,
                         const std::string& command);
 
@@ -27,10 +29,10 @@ enum class TtyMode { kAuto, kAlways, kNever };
 struct RunOptions {
   std::vector<std::string> command;  // COMMAND [ARG...], exactly as given
   bool bare = false;
-  std::vector<std::string> volumes;  // -v HOST[:GUEST][:ro|:rw]
+  std::vector<Volume> volumes;  // -v HOST[:GUEST][:ro|:rw], in order
   ShareFs share_fs = ShareFs::kAuto;
   bool sudo = false;
-  std::string kernel;  // --kernel PATH, empty: execvm's own from the cache
+  std::string kernel;  // --kernel PATH (absolute), empty: execvm's own from the cache
   AccelRequest accel = AccelRequest::kAuto;
   unsigned cpus = 1;
   uint64_t memory_mib = 512;
@@ -38,32 +40,66 @@ struct RunOptions {
   std::optional<std::chrono::milliseconds> boot_timeout;  // default depends on the accelerator
   bool console = false;
   std::vector<std::string> env;  // -e NAME=VALUE or NAME (copied from the caller)
-  std::string workdir;           // -w DIR, empty: the current directory
+  std::string workdir;           // -w DIR (absolute), empty: the current directory
   TtyMode tty = TtyMode::kAuto;
   bool stats = false;
-  std::string qemu;  // --qemu PATH, empty: qemu-system-x86_64 from PATH
+  std::string qemu;  // --qemu PATH (absolute), empty: qemu-system-x86_64 from PATH
   // Where each setting that is not a default came from: "command line" or "FILE:LINE", by
-  // option name ("cpus", "share-fs", ...; "volume V" and "env E" for each of those).
+  // setting name ("cpus", "share-fs", ...; "volume V" and "env E" for each of those).
   std::map<std::string, std::string> origins;
   std::string project_file;  // the .execvm.toml read, if any
+};
+
+struct Setting;  // cli/settings.h
+
+// One value given to a setting, as written, and where it came from.
+struct SettingValue {
+  std::string text;    // as the command line takes it: "2", "1G", "data:/data:ro", "true"
+  std::string label;   // what a message about it starts with: "--cpus ''", "FILE:3:8: cpus 0"
+  std::string origin;  // "command line", "FILE:LINE"
+  std::string base;    // the directory a relative path in it is relative to
+};
+
+// A value the command line gave: they are kept in order, to be laid over a project file's.
+struct GivenValue {
+  const Setting* setting;
+  SettingValue value;
 };
 
 // What parsing asked for: run a command, or print help/version text and exit with STATUS.
 struct ParsedRun {
   RunOptions options;
+  std::vector<GivenValue> given;      // the settings' values as the command line gave them
   std::optional<std::string> output;  // --help or --version text, to print instead of running
   int status = 0;
+};
+
+// Registers the run settings, -h/--help and COMMAND [ARG...] on APP (`execvm run`, `execvm
+// doctor`), to be read into PARSED. HELP is set by -h/--help.
+void add_run_options(CLI::App& app, ParsedRun& parsed, bool& help);
+
+// After APP has parsed: refuses unknown options and what the options cannot do together, and
+// a missing COMMAND when COMMAND_REQUIRED. Throws Error (exit 125).
+void finish_run_options(CLI::App& app, ParsedRun& parsed, bool command_required);
+
+// `execvm run`'s parser on APP: the run options, COMMAND, -h/--help and --version.
+class RunParser {
+ public:
+  explicit RunParser(CLI::App& app);
+  RunParser(const RunParser&) = delete;  // APP's validators write into this one
+  RunParser& operator=(const RunParser&) = delete;
+  // What the command line asked for, once APP has parsed. Throws Error (exit 125).
+  ParsedRun result();
+
+ private:
+  CLI::App& app_;
+  ParsedRun parsed_;
+  bool help_ = false, version_ = false;
 };
 
 // Parses ARGS (without the program name and without a leading "run"). Throws Error (exit 125)
 // with a message naming the bad option.
 ParsedRun parse_run_options(const std::vector<std::string>& args);
-
-// "auto", "kvm" or "tcg" as given to OPTION. Throws Error (exit 125) for anything else.
-AccelRequest parse_accel_request(const std::string& option, const std::string& text);
-
-// "auto", "virtiofs" or "9p" as given to OPTION. Throws Error (exit 125) for anything else.
-ShareFs parse_share_fs(const std::string& option, const std::string& text);
 
 // The usage text of `execvm --help`.
 std::string run_help();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "util/error.h"
+#include "util/paths.h"
 
 namespace execvm {
 namespace {
@@ -61,7 +62,10 @@ TEST(RunOptions, EnvTakesOneValueEach) {
 TEST(RunOptions, HostRootOptions) {
   RunOptions o =
       parse({"-v", "/a:/b:ro", "--volume", "c", "--share-fs", "9p", "--sudo", "--", "x"});
-  EXPECT_EQ(o.volumes, (Args{"/a:/b:ro", "c"}));
+  ASSERT_EQ(o.volumes.size(), 2u);
+  EXPECT_EQ(o.volumes[0], (Volume{"/a", "/b", true, "/a:/b:ro"}));
+  EXPECT_EQ(o.volumes[1].text, "c");
+  EXPECT_EQ(o.volumes[1].host, current_directory() + "/c");  // relative to where execvm runs
   EXPECT_EQ(o.share_fs, ShareFs::k9p);
   EXPECT_TRUE(o.sudo);
   EXPECT_FALSE(o.bare);
@@ -78,6 +82,17 @@ TEST(RunOptions, BadInputIsExit125) {
                    Args{"--accel", "hvf", "x"}, Args{"--tty", "maybe", "x"}, Args{"-e", "=x", "y"},
                    Args{"--bare"}, Args{"--share-fs", "nfs", "x"}, Args{"--bare", "-v", "/a", "x"}})
     EXPECT_EQ(error_code(bad), 125) << (bad.empty() ? "(none)" : bad[0]);
+}
+
+TEST(RunOptions, UnknownOptionsAreNamed) {
+  try {
+    parse_run_options({"--cpus", "2", "--bogus", "x"});
+    FAIL() << "accepted --bogus";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "unknown option --bogus");
+  }
+  // After COMMAND, everything is the command's.
+  EXPECT_EQ(parse({"x", "--bogus"}).command, (Args{"x", "--bogus"}));
 }
 
 TEST(RunOptions, HelpAndVersion) {

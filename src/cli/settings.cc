@@ -1,10 +1,11 @@
 #include "cli/settings.h"
 
-#include <unistd.h>
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <filesystem>
 
-#include "config/project_file.h"
+#include "config/trust.h"
 #include "root/host_root.h"
-#include "util/error.h"
 #include "util/paths.h"
 #include "util/strings.h"
 
@@ -12,63 +13,363 @@ namespace execvm {
 
 namespace {
 
-std::string origin_of(const RunOptions& o, const std::string& name) {
-  auto it = o.origins.find(name);
-  return it == o.origins.end() ? "default" : it->second;
+using Shown = std::vector<std::string>;
+
+[[noreturn]] void refuse(const SettingValue& v, const std::string& what, const std::string& hint) {
+  throw Error(v.label + ": " + what, hint);
+}
+
+// One of a setting's named values.
+template <typename T>
+struct Choice {
+  const char* name;
+  T value;
+};
+
+constexpr Choice<ShareFs> kShareFs[] = {
+    {"auto", ShareFs::kAuto}, {"virtiofs", ShareFs::kVirtiofs}, {"9p", ShareFs::k9p}};
+constexpr Choice<AccelRequest> kAccels[] = {
+    {"auto", AccelRequest::kAuto}, {"kvm", AccelRequest::kKvm}, {"tcg", AccelRequest::kTcg}};
+constexpr Choice<TtyMode> kTtyModes[] = {
+    {"auto", TtyMode::kAuto}, {"always", TtyMode::kAlways}, {"never", TtyMode::kNever}};
+
+// "auto|kvm|tcg", or with SEP and LAST: "auto, kvm or tcg".
+template <typename T, size_t N>
+std::string names(const Choice<T> (&choices)[N], const char* sep = "|", const char* last = "|") {
+  std::string out;
+  for (size_t i = 0; i < N; ++i)
+    out += (i == 0 ? "" : i + 1 == N ? last : sep) + std::string(choices[i].name);
+  return out;
+}
+
+template <typename T, size_t N>
+T choice(const SettingValue& v, const Choice<T> (&choices)[N]) {
+  for (const auto& c : choices)
+    if (v.text == c.name) return c.value;
+  refuse(v, "not a known value", "use " + names(choices, ", ", " or "));
+}
+
+template <typename T, size_t N>
+Shown shown(const Choice<T> (&choices)[N], T value) {
+  for (const auto& c : choices)
+    if (c.value == value) return {c.name};
+  return {"?"};
+}
+
+Shown yes_no(bool on) {
+  return {on ? "yes" : "no"};
+}
+
+// A path as given, made absolute against the value's base (lexically, as written).
+std::string path(const SettingValue& v) {
+  if (v.text.empty()) refuse(v, "no path", "give a path");
+  std::string out = (std::filesystem::path(v.base) / v.text).lexically_normal().string();
+  if (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+uint64_t mebibytes(const SettingValue& v, uint64_t min) {
+  auto mib = parse_mebibytes(v.text);
+  std::string hint = "write it like 256M or 2G (at least " + std::to_string(min) + "M)";
+  if (!mib) refuse(v, "not a size", hint);
+  if (*mib < min) refuse(v, "too small", hint);
+  return *mib;
+}
+
+// A duration of at least 1ms: no run can do anything in less.
+std::chrono::milliseconds positive_duration(const SettingValue& v) {
+  auto d = parse_duration(v.text);
+  std::string hint = "write it like 90, 90s, 1.5m, 500ms or 2h";
+  if (!d) refuse(v, "not a duration", hint);
+  if (d->count() == 0) refuse(v, "no time for a run", "give 1ms or more; " + hint);
+  return *d;
+}
+
+std::vector<Setting> make_settings() {
+  using G = HelpGroup;
+  return {
+      {.name = "volume",
+       .short_flag = "-v",
+       .metavar = "HOST[:GUEST][:ro]",
+       .arity = Arity::kList,
+       .group = G::kRoot,
+       .help = "share the host directory HOST at GUEST (default: the same path), read-write "
+               "unless :ro; GUEST cannot be / nor in /proc, /sys or /dev",
+       .file = {"volumes", "volume", FileType::kStringArray},
+       .parse =
+           [](RunOptions& o, const SettingValue& v) {
+             o.volumes.push_back(parse_volume(v.text, v.base, v.label));
+           },
+       .show =
+           [](const RunOptions& o) {
+             Shown out;
+             for (const auto& v : o.volumes) out.push_back(v.text);
+             return out;
+           }},
+      {.name = "share-fs",
+       .metavar = names(kShareFs),
+       .group = G::kRoot,
+       .help = "how the host's files reach the guest; auto: virtiofs when execvm runs as root "
+               "and virtiofsd is installed, else 9p",
+       .file = {"share-fs", "share-fs", FileType::kString},
+       .parse = [](RunOptions& o, const SettingValue& v) { o.share_fs = choice(v, kShareFs); },
+       .show = [](const RunOptions& o) { return shown(kShareFs, o.share_fs); }},
+      {.name = "bare",
+       .arity = Arity::kFlag,
+       .group = G::kRoot,
+       .help = "an initramfs holding just COMMAND, its shared libraries (or its #! "
+               "interpreter) and execvm's agent; the guest sees nothing else of the host",
+       .parse = [](RunOptions& o, const SettingValue& v) { o.bare = v.text == "true"; },
+       .show = [](const RunOptions& o) { return yes_no(o.bare); }},
+      {.name = "kernel",
+       .metavar = "PATH",
+       .group = G::kVm,
+       .help = "the guest kernel to boot, a bzImage or vmlinux",
+       .file = {"kernel", "kernel", FileType::kString},
+       .parse = [](RunOptions& o, const SettingValue& v) { o.kernel = path(v); },
+       .show =
+           [](const RunOptions& o) { return Shown{o.kernel.empty() ? "execvm's own" : o.kernel}; }},
+      {.name = "accel",
+       .metavar = names(kAccels),
+       .group = G::kVm,
+       .help = "auto: KVM when this host can boot a standard kernel with it, else TCG, "
+               "software emulation",
+       .file = {"accel", "accel", FileType::kString},
+       .parse = [](RunOptions& o, const SettingValue& v) { o.accel = choice(v, kAccels); },
+       .show = [](const RunOptions& o) { return shown(kAccels, o.accel); }},
+      {.name = "cpus",
+       .metavar = "N",
+       .group = G::kVm,
+       .help = "virtual CPUs, 1 to 64",
+       .file = {"cpus", "cpus", FileType::kInteger},
+       .parse = [](RunOptions& o, const SettingValue& v) { o.cpus = whole_number(v, 1, 64); },
+       .show = [](const RunOptions& o) { return Shown{std::to_string(o.cpus)}; }},
+      {.name = "memory",
+       .metavar = "SIZE",
+       .group = G::kVm,
+       .help = "guest memory, e.g. 256M or 2G, at least 64M",
+       .file = {"memory", "memory", FileType::kStringOrInteger},
+       .parse = [](RunOptions& o, const SettingValue& v) { o.memory_mib = mebibytes(v, 64); },
+       .show = [](const RunOptions& o) { return Shown{std::to_string(o.memory_mib) + "M"}; }},
+      {.name = "qemu",
+       .metavar = "PATH",
+       .group = G::kVm,
+       .help = "the QEMU to run",
+       .parse = [](RunOptions& o, const SettingValue& v) { o.qemu = path(v); },
+       .show =
+           [](const RunOptions& o) {
+             return Shown{o.qemu.empty() ? "qemu-system-x86_64 from PATH" : o.qemu};
+           }},
+      {.name = "sudo",
+       .arity = Arity::kFlag,
+       .group = G::kCommand,
+       .help = "run COMMAND as root in the guest with this environment and working directory "
+               "(like sudo --preserve-env, without needing sudo here)",
+       .file = {"sudo", "sudo", FileType::kBoolean},
+       .parse = [](RunOptions& o, const SettingValue& v) { o.sudo = v.text == "true"; },
+       .show = [](const RunOptions& o) { return yes_no(o.sudo); }},
+      {.name = "env",
+       .short_flag = "-e",
+       .metavar = "NAME[=VALUE]",
+       .arity = Arity::kList,
+       .group = G::kCommand,
+       .help = "set NAME in the command's environment (NAME alone copies it from here)",
+       .file = {"env", "env", FileType::kStringTable},
+       .parse =
+           [](RunOptions& o, const SettingValue& v) {
+             if (v.text.empty() || v.text.front() == '=')
+               refuse(v, "no variable name", "write NAME=VALUE, or NAME to copy it from here");
+             o.env.push_back(v.text);
+           },
+       .show = [](const RunOptions& o) { return o.env; }},
+      {.name = "workdir",
+       .short_flag = "-w",
+       .metavar = "DIR",
+       .group = G::kCommand,
+       .help = "the command's working directory",
+       .parse = [](RunOptions& o, const SettingValue& v) { o.workdir = path(v); },
+       .show =
+           [](const RunOptions& o) {
+             return Shown{o.workdir.empty() ? "the current directory" : o.workdir};
+           }},
+      {.name = "tty",
+       .metavar = names(kTtyModes),
+       .group = G::kCommand,
+       .help = "put the command on a terminal; auto: when stdin and stdout are one",
+       .parse = [](RunOptions& o, const SettingValue& v) { o.tty = choice(v, kTtyModes); },
+       .show = [](const RunOptions& o) { return shown(kTtyModes, o.tty); }},
+      {.name = "timeout",
+       .metavar = "DURATION",
+       .group = G::kCommand,
+       .help = "stop the VM and exit 124 after DURATION, boot included, e.g. 90s or 5m",
+       .file = {"timeout", "timeout", FileType::kStringOrInteger},
+       .parse = [](RunOptions& o, const SettingValue& v) { o.timeout = positive_duration(v); },
+       .show =
+           [](const RunOptions& o) {
+             return Shown{o.timeout ? format_duration(*o.timeout) : "none"};
+           }},
+      {.name = "boot-timeout",
+       .metavar = "DURATION",
+       .group = G::kCommand,
+       .help = "give up when the guest has not started after DURATION",
+       .parse = [](RunOptions& o, const SettingValue& v) { o.boot_timeout = positive_duration(v); },
+       .show =
+           [](const RunOptions& o) {
+             return Shown{o.boot_timeout ? format_duration(*o.boot_timeout)
+                                         : "30s under TCG, 10s under KVM"};
+           }},
+      {.name = "console",
+       .arity = Arity::kFlag,
+       .group = G::kDiagnostics,
+       .help = "show the guest kernel's log on stderr",
+       .parse = [](RunOptions& o, const SettingValue& v) { o.console = v.text == "true"; },
+       .show = [](const RunOptions& o) { return yes_no(o.console); }},
+      {.name = "stats",
+       .arity = Arity::kFlag,
+       .group = G::kDiagnostics,
+       .help = "print boot time, run time and QEMU's peak memory on stderr",
+       .parse = [](RunOptions& o, const SettingValue& v) { o.stats = v.text == "true"; },
+       .show = [](const RunOptions& o) { return yes_no(o.stats); }},
+  };
+}
+
+// The key of VALUE's setting in origins: its name, and for a list the item too.
+std::string origin_key(const Setting& s, const std::string& item) {
+  return s.arity == Arity::kList ? s.name + " " + item : s.name;
+}
+
+void apply(RunOptions& o, const Setting& s, const SettingValue& v) {
+  s.parse(o, v);
+  o.origins[origin_key(s, v.text)] = v.origin;
+}
+
+std::vector<FileKey> project_file_keys() {
+  std::vector<FileKey> keys;
+  for (const Setting& s : run_settings())
+    if (s.file.key) keys.push_back(s.file);
+  return keys;
+}
+
+const Setting& setting_of_key(std::string_view key) {
+  const auto& settings = run_settings();
+  return *std::find_if(settings.begin(), settings.end(),
+                       [&](const Setting& s) { return s.file.key && s.file.key == key; });
+}
+
+// PATH, its symlinks resolved as far as it exists.
+std::filesystem::path resolved(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path out = std::filesystem::weakly_canonical(path, ec);
+  return ec ? std::filesystem::path(path) : out;
+}
+
+bool is_within(const std::filesystem::path& path, const std::filesystem::path& dir) {
+  std::filesystem::path relative = path.lexically_relative(dir);
+  return !relative.empty() && *relative.begin() != "..";
 }
 
 }  // namespace
 
-void apply_project_file(RunOptions& o) {
+const std::vector<Setting>& run_settings() {
+  static const std::vector<Setting> settings = make_settings();
+  return settings;
+}
+
+unsigned whole_number(const SettingValue& v, unsigned min, unsigned max) {
+  std::string hint =
+      "write a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+  if (v.text.empty() || v.text.find_first_not_of("0123456789") != std::string::npos)
+    refuse(v, "not a whole number", hint);
+  size_t digits = v.text.size() - std::min(v.text.find_first_not_of('0'), v.text.size());
+  unsigned long n = digits > 9 ? max + 1ul : std::stoul(v.text);
+  if (n < min || n > max) refuse(v, "out of range", hint);
+  return static_cast<unsigned>(n);
+}
+
+void add_settings(CLI::App& app, RunOptions& options, std::vector<GivenValue>& given) {
+  for (const Setting& s : run_settings()) {
+    std::string flags = (s.short_flag.empty() ? "" : s.short_flag + ",") + "--" + s.name;
+    auto take = [&options, &given, &s](const std::string& text) {
+      SettingValue v{text, s.flag() + " " + shell_quote(text), "command line", current_directory()};
+      apply(options, s, v);
+      given.push_back({&s, std::move(v)});
+    };
+    if (s.arity == Arity::kFlag) {
+      app.add_flag_callback(
+             flags, [take] { take("true"); }, s.help)
+          ->disable_flag_override();
+      continue;
+    }
+    CLI::Option* option = app.add_option(flags, s.help)->type_name(s.metavar);
+    if (s.arity == Arity::kList) {
+      option->take_all()->allow_extra_args(false);
+    } else {
+      option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    }
+    option->check(CLI::Validator(
+        [take](std::string& text) {
+          take(text);
+          return std::string();
+        },
+        "", s.name));  // no description: CLI11 would add it to the metavar in its messages
+  }
+}
+
+ProjectSettings read_project_settings(const std::string& path) {
+  ProjectSettings p;
+  p.file = read_project_file(path, project_file_keys());
+  for (const FileValue& value : p.file.values)
+    apply(p.options, setting_of_key(value.key),
+          {value.text, value.label, value.origin, p.file.dir});
+  std::filesystem::path tree = resolved(find_work_tree(resolved(p.file.dir).string()));
+  p.work_tree = tree.string();
+  if (p.options.sudo) p.beyond.push_back("sudo = true");
+  for (const Volume& v : p.options.volumes)
+    if (!is_within(resolved(v.host), tree)) p.beyond.push_back("volume " + shell_quote(v.text));
+  return p;
+}
+
+std::optional<std::string> project_file_for(const RunOptions& o) {
   std::string cwd = o.workdir.empty() ? current_directory() : o.workdir;
-  std::optional<std::string> path = find_project_file(cwd, find_work_tree(cwd));
+  return find_project_file(cwd, find_work_tree(cwd));
+}
+
+std::optional<Error> consent_needed(const ProjectSettings& p, const TrustStore& store) {
+  if (p.beyond.empty() || store.trusts(trust_name(p.file.path), p.file.content))
+    return std::nullopt;
+  std::string asks;
+  for (size_t i = 0; i < p.beyond.size(); ++i)
+    asks += (i == 0 ? "" : i + 1 == p.beyond.size() ? " and " : ", ") + p.beyond[i];
+  return Error(p.file.path + " asks for " + asks + ", beyond its work tree " + p.work_tree +
+                   ", and you have not allowed it",
+               "if you trust it, run `execvm trust " + shell_quote(p.file.path) + "`");
+}
+
+void merge_project_settings(RunOptions& o, const std::vector<GivenValue>& given,
+                            const ProjectSettings& p) {
+  RunOptions merged = p.options;
+  for (const GivenValue& g : given) apply(merged, *g.setting, g.value);
+  merged.command = std::move(o.command);
+  merged.project_file = p.file.path;
+  o = std::move(merged);
+}
+
+void apply_project_file(ParsedRun& parsed, const TrustStore& store) {
+  std::optional<std::string> path = project_file_for(parsed.options);
   if (!path) return;
-  ProjectFile file = read_project_file(*path);
-  o.project_file = file.path;
-  // A setting given on the command line stays; one from the file fills a gap.
-  auto take = [&](const char* name, const auto& setting, auto&& set) {
-    if (!setting || o.origins.count(name)) return;
-    set(setting->value);
-    o.origins[name] = setting->origin;
-  };
-  take("kernel", file.kernel, [&](const std::string& v) { o.kernel = v; });
-  take("cpus", file.cpus, [&](unsigned v) { o.cpus = v; });
-  take("memory", file.memory_mib, [&](uint64_t v) { o.memory_mib = v; });
-  take("sudo", file.sudo, [&](bool v) { o.sudo = v; });
-  take("accel", file.accel,
-       [&](const std::string& v) { o.accel = parse_accel_request("accel in " + file.path, v); });
-  take("share-fs", file.share_fs,
-       [&](const std::string& v) { o.share_fs = parse_share_fs("share-fs in " + file.path, v); });
-  take("timeout", file.timeout, [&](std::chrono::milliseconds v) { o.timeout = v; });
-  std::vector<std::string> volumes, env;
-  for (const auto& v : file.volumes) {
-    volumes.push_back(v.value);
-    o.origins.try_emplace("volume " + v.value, v.origin);
-  }
-  for (const auto& e : file.env) {
-    env.push_back(e.value);
-    o.origins.try_emplace("env " + e.value, e.origin);
-  }
-  o.volumes.insert(o.volumes.begin(), volumes.begin(), volumes.end());
-  o.env.insert(o.env.begin(), env.begin(), env.end());
+  ProjectSettings file = read_project_settings(*path);
+  if (auto refused = consent_needed(file, store)) throw *refused;
+  merge_project_settings(parsed.options, parsed.given, file);
 }
 
 std::vector<std::pair<std::string, std::string>> describe_settings(const RunOptions& o) {
   std::vector<std::pair<std::string, std::string>> out;
-  auto add = [&](const std::string& name, const std::string& value) {
-    out.push_back({name + " " + value, origin_of(o, name)});
-  };
-  add("kernel", o.kernel.empty() ? "execvm's own" : o.kernel);
-  add("accel", o.accel == AccelRequest::kAuto  ? "auto"
-               : o.accel == AccelRequest::kKvm ? "kvm"
-                                               : "tcg");
-  add("cpus", std::to_string(o.cpus));
-  add("memory", std::to_string(o.memory_mib) + "M");
-  add("share-fs", share_fs_name(o.share_fs));
-  add("sudo", o.sudo ? "yes" : "no");
-  add("timeout", o.timeout ? format_duration(*o.timeout) : "none");
-  for (const auto& v : o.volumes) out.push_back({"volume " + v, origin_of(o, "volume " + v)});
-  for (const auto& e : o.env) out.push_back({"env " + e, origin_of(o, "env " + e)});
+  for (const Setting& s : run_settings()) {
+    for (const std::string& value : s.show(o)) {
+      auto origin = o.origins.find(origin_key(s, value));
+      out.push_back({s.name + " " + value, origin == o.origins.end() ? "default" : origin->second});
+    }
+  }
   return out;
 }
 

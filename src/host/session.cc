@@ -54,8 +54,7 @@ std::string find_qemu(const RunOptions& options) {
 }
 
 // The root OPTIONS ask for; it checks the command (bare) or the volumes (host) at once.
-std::unique_ptr<Root> make_root(const RunOptions& options, const RunSpec& spec,
-                                const Caller& caller) {
+std::unique_ptr<Root> make_root(const RunOptions& options, const RunSpec& spec) {
   bool has_path = false;
   for (const auto& e : spec.env) has_path = has_path || e.rfind("PATH=", 0) == 0;
   std::string path = has_path ? env_value(spec.env, "PATH") : kDefaultPath;
@@ -63,9 +62,9 @@ std::unique_ptr<Root> make_root(const RunOptions& options, const RunSpec& spec,
     return std::make_unique<BareRoot>(BareRootRequest{
         spec.argv[0], path, spec.cwd, split_library_path(env_value(spec.env, "LD_LIBRARY_PATH"))});
   }
-  ShareRequest request{spec.cwd, spec.argv[0], env_value(spec.env, "TMPDIR"), options.volumes,
-                       caller.cwd};
-  return std::make_unique<HostRoot>(request, options.share_fs);
+  return std::make_unique<HostRoot>(
+      ShareRequest{spec.cwd, spec.argv[0], env_value(spec.env, "TMPDIR"), options.volumes},
+      options.share_fs);
 }
 
 void print_stats(const RelayResult& result, const AccelChoice& accel, const Root& root,
@@ -84,7 +83,7 @@ void print_stats(const RelayResult& result, const AccelChoice& accel, const Root
 int run_session(const RunOptions& options, const Caller& caller) {
   // What to run, and the checks that cost nothing, before anything is started.
   RunSpec spec = make_run_spec(options, caller);
-  std::unique_ptr<Root> root = make_root(options, spec, caller);
+  std::unique_ptr<Root> root = make_root(options, spec);
   Kernel kernel = choose_kernel(options);
   std::string qemu = find_qemu(options);
   AccelChoice accel = choose_accel(options.accel, probe_accel());

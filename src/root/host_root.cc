@@ -66,26 +66,19 @@ bool is_system_directory(const std::string& dir) {
   return false;
 }
 
-Share parse_volume(const std::string& volume, const std::string& base) {
-  std::vector<std::string> parts = split(volume, ':');
+Share volume_share(const Volume& volume) {
+  std::string label = "-v " + shell_quote(volume.text);
+  auto bad = [&](const std::string& what) {
+    return Error(label + ": " + what, "the form is -v HOST[:GUEST][:ro|:rw]");
+  };
   Share share;
   share.reason = "-v";
-  if (parts.size() >= 2 && (parts.back() == "ro" || parts.back() == "rw")) {
-    share.readonly = parts.back() == "ro";
-    parts.pop_back();
-  }
-  auto bad = [&](const std::string& what) {
-    return Error("-v " + volume + ": " + what, "the form is -v HOST[:GUEST][:ro|:rw]");
-  };
-  if (parts.empty() || parts.size() > 2 || parts[0].empty()) throw bad("expected HOST[:GUEST]");
-  std::string host = parts[0][0] == '/' ? parts[0] : base + "/" + parts[0];
-  share.host = canonical(host);
-  if (share.host.empty()) throw bad(host + ": " + strerror(errno));
-  if (!is_directory(share.host)) throw bad(host + " is not a directory");
-  share.guest = parts.size() == 2 ? parts[1] : share.host;
-  if (share.guest.empty() || share.guest[0] != '/') throw bad("GUEST must be an absolute path");
-  while (share.guest.size() > 1 && share.guest.back() == '/') share.guest.pop_back();
-  if (share.guest == "/") throw bad("the guest's / cannot be replaced");
+  share.readonly = volume.readonly;
+  share.host = canonical(volume.host);
+  if (share.host.empty()) throw bad(volume.host + ": " + strerror(errno));
+  if (!is_directory(share.host)) throw bad(volume.host + " is not a directory");
+  share.guest = volume.guest.empty() ? share.host : volume.guest;
+  check_guest_path(share.guest, label);
   return share;
 }
 
@@ -115,7 +108,7 @@ std::vector<Share> plan_shares(const ShareRequest& request) {
   }
 
   std::vector<Share> shares;
-  for (const auto& v : request.volumes) shares.push_back(parse_volume(v, request.volume_base));
+  for (const auto& v : request.volumes) shares.push_back(volume_share(v));
   // Automatic shares are all mapped to themselves and writable: one inside another, or one
   // that a volume maps at the same path, adds nothing.
   for (const auto& a : automatic) {

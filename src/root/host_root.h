@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "config/volume.h"
 #include "root/root.h"
 #include "root/share_fs.h"
 #include "root/virtiofsd.h"
@@ -23,11 +24,10 @@ struct Share {
 };
 
 struct ShareRequest {
-  std::string cwd;                   // the command's working directory
-  std::string program;               // argv[0] as given
-  std::string tmpdir;                // TMPDIR in the command's environment, may be empty
-  std::vector<std::string> volumes;  // -v HOST[:GUEST][:ro|:rw], in order
-  std::string volume_base;           // what a relative HOST of -v is relative to
+  std::string cwd;              // the command's working directory
+  std::string program;          // argv[0] as given
+  std::string tmpdir;           // TMPDIR in the command's environment, may be empty
+  std::vector<Volume> volumes;  // -v HOST[:GUEST][:ro|:rw], in order
 };
 
 // The git work tree containing DIR (the nearest directory with a .git entry), or DIR itself
@@ -38,9 +38,9 @@ std::string find_work_tree(const std::string& dir);
 // shared on its own account, only when -v names it.
 bool is_system_directory(const std::string& dir);
 
-// Parses one -v HOST[:GUEST][:ro|:rw] with HOST relative to BASE. Throws Error (exit 125) when
-// HOST is not an existing directory, or GUEST is not absolute.
-Share parse_volume(const std::string& volume, const std::string& base);
+// The share of one -v volume, its HOST made canonical. Throws Error (exit 125) when HOST is not
+// an existing directory, or is one of the guest's own when it is shared at its own path.
+Share volume_share(const Volume& volume);
 
 // The shares for REQUEST, parents before children:
 // - the work tree of the command's cwd;

@@ -41,20 +41,33 @@ TEST(HostRoot, SystemDirectories) {
     EXPECT_FALSE(is_system_directory(d)) << d;
 }
 
+// The share of -v TEXT, relative to BASE.
+Share parse_share(const std::string& text, const std::string& base) {
+  return volume_share(parse_volume(text, base));
+}
+
+// The volumes of TEXTS, relative to BASE.
+std::vector<Volume> volumes(const std::vector<std::string>& texts, const std::string& base) {
+  std::vector<Volume> out;
+  for (const auto& text : texts) out.push_back(parse_volume(text, base));
+  return out;
+}
+
 TEST(HostRoot, Volumes) {
   TempDir t;
   std::string data = real(t.mkdir("data"));
-  Share s = parse_volume(data + ":/in:ro", "/");
+  Share s = parse_share(data + ":/in:ro", "/");
   EXPECT_EQ(s, (Share{data, "/in", true, "-v"}));
-  s = parse_volume("data", real(t.path()));
+  s = parse_share("data", real(t.path()));
   EXPECT_EQ(s, (Share{data, data, false, "-v"}));
-  EXPECT_EQ(parse_volume(data + ":rw", "/"), (Share{data, data, false, "-v"}));
-  EXPECT_EQ(parse_volume(data + ":/in/", "/").guest, "/in");
+  EXPECT_EQ(parse_share(data + ":rw", "/"), (Share{data, data, false, "-v"}));
+  EXPECT_EQ(parse_share(data + ":/in/", "/").guest, "/in");
   t.write("file", "x");
+  t.symlink("proc", "/proc");  // shared at its own path, it would be the guest's /proc
   for (std::string bad : {std::string(""), data + ":relative", t / "missing", t / "file",
-                          data + ":/", data + ":/a:/b:ro"}) {
+                          t / "proc", data + ":/", data + ":/a:/b:ro"}) {
     try {
-      parse_volume(bad, "/");
+      parse_share(bad, "/");
       ADD_FAILURE() << "accepted -v " << bad;
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("-v "), std::string::npos) << e.what();
@@ -74,7 +87,6 @@ TEST(HostRoot, PlanSharesTheWorkTreeTheProgramAndTmpdir) {
   ShareRequest r;
   r.cwd = top + "/repo/pkg";
   r.program = top + "/out/tool";
-  r.volume_base = r.cwd;
   std::vector<Share> shares = plan_shares(r);
   // The test's directory is under /tmp: the program's share is its top directory there,
   // which holds the work tree too.
@@ -106,15 +118,14 @@ TEST(HostRoot, VolumesReplaceAutomaticSharesAndParentsComeFirst) {
   ShareRequest r;
   r.cwd = top + "/repo";
   r.program = "tool";
-  r.volume_base = r.cwd;
-  r.volumes = {"data:ro", top + "/repo:" + top + "/repo:ro", "../other:/mnt/o"};
+  r.volumes = volumes({"data:ro", top + "/repo:" + top + "/repo:ro", "../other:/mnt/o"}, r.cwd);
   std::vector<Share> shares = plan_shares(r);
   ASSERT_EQ(shares.size(), 3u);
   EXPECT_EQ(shares[0], (Share{top + "/other", "/mnt/o", false, "-v"}));
   EXPECT_EQ(shares[1], (Share{top + "/repo", top + "/repo", true, "-v"}));
   EXPECT_EQ(shares[2], (Share{top + "/repo/data", top + "/repo/data", true, "-v"}));
   // A later volume at the same guest path hides an earlier one.
-  r.volumes = {"data:/d", "../other:/d"};
+  r.volumes = volumes({"data:/d", "../other:/d"}, r.cwd);
   shares = plan_shares(r);
   ASSERT_EQ(shares.size(), 2u);
   EXPECT_EQ(shares[0], (Share{top + "/other", "/d", false, "-v"}));
