@@ -8,7 +8,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 #include "util/error.h"
 #include "util/fd.h"
@@ -38,14 +37,6 @@ AccelFacts probe_accel() {
       facts.vendor_module = module;
       break;
     }
-  }
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);) {
-    if (line.rfind("flags", 0) != 0) continue;
-    line += ' ';
-    facts.cpu_virtualization =
-        line.find(" vmx ") != std::string::npos || line.find(" svm ") != std::string::npos;
-    break;
   }
   return facts;
 }

@@ -17,7 +17,6 @@ struct AccelFacts {
   bool device_usable = false;       // opened read-write and answered KVM_GET_API_VERSION 12
   std::string device_error;         // why not, when it is there but not usable
   std::string vendor_module;        // "kvm_intel", "kvm_amd", "kvm_pvm" or "" (from /sys/module)
-  bool cpu_virtualization = false;  // the CPU flags have vmx or svm
 };
 
 AccelFacts probe_accel();

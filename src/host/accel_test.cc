@@ -11,7 +11,6 @@ AccelFacts kvm_host(const char* module) {
   AccelFacts f;
   f.device_exists = f.device_usable = true;
   f.vendor_module = module;
-  f.cpu_virtualization = true;
   return f;
 }
 

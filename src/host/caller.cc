@@ -132,6 +132,12 @@ std::string env_value(const std::vector<std::string>& env, const std::string& na
   return "";
 }
 
+std::string command_path(const std::vector<std::string>& env) {
+  for (const auto& e : env)
+    if (starts_with(e, "PATH=")) return e.substr(5);
+  return "/bin:/usr/bin";  // glibc's, for execvp without PATH
+}
+
 RunSpec make_run_spec(const RunOptions& options, const Caller& caller) {
   RunSpec spec;
   spec.argv = options.command;

@@ -29,8 +29,6 @@ namespace {
 
 constexpr std::chrono::milliseconds kBootTimeoutTcg{30'000};
 constexpr std::chrono::milliseconds kBootTimeoutKvm{10'000};
-// glibc's search path when PATH is not set at all.
-constexpr const char* kDefaultPath = "/bin:/usr/bin";
 
 Kernel choose_kernel(const RunOptions& options) {
   if (!options.kernel.empty()) return kernel_from_path(options.kernel);
@@ -55,15 +53,13 @@ std::string find_qemu(const RunOptions& options) {
 
 // The root OPTIONS ask for; it checks the command (bare) or the volumes (host) at once.
 std::unique_ptr<Root> make_root(const RunOptions& options, const RunSpec& spec) {
-  bool has_path = false;
-  for (const auto& e : spec.env) has_path = has_path || e.rfind("PATH=", 0) == 0;
-  std::string path = has_path ? env_value(spec.env, "PATH") : kDefaultPath;
+  std::string path = command_path(spec.env);
   if (options.bare) {
     return std::make_unique<BareRoot>(BareRootRequest{
         spec.argv[0], path, spec.cwd, split_library_path(env_value(spec.env, "LD_LIBRARY_PATH"))});
   }
   return std::make_unique<HostRoot>(
-      ShareRequest{spec.cwd, spec.argv[0], env_value(spec.env, "TMPDIR"), options.volumes},
+      ShareRequest{spec.cwd, spec.argv[0], env_value(spec.env, "TMPDIR"), options.volumes, path},
       options.share_fs);
 }
 

@@ -37,7 +37,6 @@ namespace execvm {
 struct Kernel {
   std::string path;  // the image QEMU boots: vmlinux when present, else bzImage
   bool acpi = true;  // whether it finds its devices through ACPI (execvm's own kernel: false)
-  std::string id;    // the cache id, or the path for a kernel given with --kernel
 };
 
 // The Debian package whose source execvm's kernel is built from, and where it puts it.
@@ -53,7 +52,7 @@ std::string kernel_cache_id(const std::string& source_version, const std::string
 
 // The kernel to boot by default: the newest complete entry under CACHE_ROOT/kernels whose config
 // hash is this binary's; nullopt when there is none (the caller then says: run
-// `execvm kernel build`).
+// `execvm kernel build`). Throws Error when the cache or its kernel cannot be read.
 std::optional<Kernel> find_cached_kernel(const std::string& cache_root);
 
 // A kernel named by the user (--kernel PATH): a readable bzImage ("HdrS" at offset 0x202) or an

@@ -242,9 +242,7 @@ std::optional<Kernel> installed(const std::string& kernels, const std::string& i
   for (const char* name : {"/vmlinux", "/bzImage"}) {
     if (!is_file(dir + name)) continue;
     try {
-      Kernel kernel = kernel_from_path(dir + name);
-      kernel.id = id;
-      return kernel;
+      return kernel_from_path(dir + name);
     } catch (const Error&) {
     }
   }
@@ -450,7 +448,6 @@ class KernelBuild {
     ::unlink(kept_config_.c_str());
 
     Kernel kernel = kernel_from_path(dir + "/vmlinux");
-    kernel.id = id;
     say("installed " + kernel.path + " (" + format_mib(vmlinux_bytes) + ") in " +
         format_elapsed(Clock::now() - start_));
     return kernel;

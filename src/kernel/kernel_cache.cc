@@ -180,14 +180,17 @@ Kernel kernel_from_path(const std::string& path) {
   bool elf = head.compare(0, 4,
                           "\x7f"
                           "ELF") == 0;
-  return Kernel{.path = path, .acpi = acpi_per_configs_beside(path, elf), .id = path};
+  return Kernel{.path = path, .acpi = acpi_per_configs_beside(path, elf)};
 }
 
 std::vector<CachedKernel> list_cached_kernels(const std::string& cache_root) {
   std::vector<CachedKernel> entries;
   std::string kernels = cache_root + "/kernels";
   DIR* d = ::opendir(kernels.c_str());
-  if (!d) return entries;
+  if (!d && errno == ENOENT) return entries;
+  if (!d)
+    throw Error("cannot read execvm's kernel cache " + kernels + ": " + strerror(errno),
+                "make it readable to this user, or set XDG_CACHE_HOME to a cache of your own");
   const std::string current = kernel_config_hash();
   while (struct dirent* e = ::readdir(d)) {
     if (e->d_name[0] == '.') continue;  // ., .., .lock, .build-*, .new-*
@@ -211,18 +214,19 @@ std::vector<CachedKernel> list_cached_kernels(const std::string& cache_root) {
 }
 
 std::optional<Kernel> find_cached_kernel(const std::string& cache_root) {
+  std::optional<Error> unreadable;
   for (const auto& entry : list_cached_kernels(cache_root)) {
     if (!entry.current) continue;
     std::string path = entry.dir + "/vmlinux";
     if (!is_regular_file(path)) path = entry.dir + "/bzImage";
     try {
-      Kernel kernel = kernel_from_path(path);
-      kernel.id = entry.id;
-      return kernel;
-    } catch (const Error&) {
-      // A damaged entry: an older one may still do.
+      return kernel_from_path(path);
+    } catch (const Error& e) {
+      // A damaged entry: an older one may still do. One that cannot be read is said as such.
+      if (!unreadable && ::access(path.c_str(), R_OK) != 0) unreadable = e;
     }
   }
+  if (unreadable) throw *unreadable;
   return std::nullopt;
 }
 

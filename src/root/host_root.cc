@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,20 +12,13 @@
 
 #include "root/base.h"
 #include "util/error.h"
+#include "util/paths.h"
 #include "util/strings.h"
 #include "util/sys.h"
 
 namespace execvm {
 
 namespace {
-
-std::string canonical(const std::string& path) {
-  char* real = ::realpath(path.c_str(), nullptr);
-  if (!real) return "";
-  std::string out = real;
-  free(real);
-  return out;
-}
 
 bool is_directory(const std::string& path) {
   struct stat st;
@@ -74,9 +68,11 @@ Share volume_share(const Volume& volume) {
   Share share;
   share.reason = "-v";
   share.readonly = volume.readonly;
-  share.host = canonical(volume.host);
+  share.host = canonical_path(volume.host);
   if (share.host.empty()) throw bad(volume.host + ": " + strerror(errno));
   if (!is_directory(share.host)) throw bad(volume.host + " is not a directory");
+  if (::access(share.host.c_str(), R_OK | X_OK) != 0)
+    throw bad("cannot read " + volume.host + ": " + strerror(errno));
   share.guest = volume.guest.empty() ? share.host : volume.guest;
   check_guest_path(share.guest, label);
   return share;
@@ -86,36 +82,55 @@ std::vector<Share> plan_shares(const ShareRequest& request) {
   std::vector<Share> automatic;
   auto add = [&](const std::string& dir, const char* reason) {
     if (dir.empty() || is_system_directory(dir) || !is_directory(dir)) return;
-    automatic.push_back({dir, dir, false, reason});
+    if (::access(dir.c_str(), R_OK | X_OK) == 0) {
+      automatic.push_back({dir, dir, false, reason});
+    } else if (starts_with(dir, "/tmp/")) {
+      // Unreadable to the caller, which 9p could not serve: as the host's root has it, or the
+      // guest's own /tmp would hide it. Elsewhere the root shows it as it is.
+      automatic.push_back({dir, dir, true, reason, true});
+    }
   };
 
-  std::string cwd = canonical(request.cwd);
+  std::string cwd = canonical_path(request.cwd);
   if (!cwd.empty()) add(find_work_tree(cwd), "work tree");
 
+  // The program the guest's lookup will find: the host's file at the same path.
+  std::optional<std::string> program;
   if (request.program.find('/') != std::string::npos) {
-    std::string program =
-        request.program[0] == '/' ? request.program : request.cwd + "/" + request.program;
-    std::string dir = canonical(parent_of(program));
-    // Under /tmp, the whole of the tool's directory there: go test's work directory holds
-    // the test binary in one of its subdirectories.
-    if (starts_with(dir, "/tmp/")) dir = dir.substr(0, dir.find('/', 5));
-    add(dir, "program");
+    program = request.program[0] == '/' ? request.program : request.cwd + "/" + request.program;
+  } else if ((program = find_program(request.program, request.path)) && (*program)[0] != '/') {
+    program = request.cwd + "/" + *program;
+  }
+  if (program) {
+    std::string file = canonical_path(*program);
+    std::string dir = canonical_path(parent_of(*program));
+    if (dir == "/tmp" && !file.empty()) {
+      // Directly in the guest's own /tmp: the file alone, as the guest names it.
+      automatic.push_back({file, "/tmp/" + program->substr(program->rfind('/') + 1), true,
+                           "program", true});
+    } else {
+      // Under /tmp, the whole of the tool's directory there: go test's work directory holds
+      // the test binary in one of its subdirectories.
+      if (starts_with(dir, "/tmp/")) dir = dir.substr(0, dir.find('/', 5));
+      add(dir, "program");
+    }
   }
 
   if (!request.tmpdir.empty()) {
-    std::string tmpdir = canonical(request.tmpdir);
+    std::string tmpdir = canonical_path(request.tmpdir);
     if (starts_with(tmpdir, "/tmp/")) add(tmpdir, "TMPDIR");
   }
 
   std::vector<Share> shares;
   for (const auto& v : request.volumes) shares.push_back(volume_share(v));
-  // Automatic shares are all mapped to themselves and writable: one inside another, or one
-  // that a volume maps at the same path, adds nothing.
+  // Automatic shares are all mapped to themselves: one inside a writable one (or the same
+  // path again), or one that a volume maps at the same path, adds nothing.
   for (const auto& a : automatic) {
     bool covered = false;
     for (const auto& other : automatic)
-      covered = covered || (&other != &a && is_within(a.host, other.host) &&
-                            (a.host != other.host || &other < &a));
+      covered = covered ||
+                (&other != &a && is_within(a.host, other.host) &&
+                 (a.host != other.host || &other < &a) && (!other.from_root || a.from_root));
     for (const auto& v : shares) covered = covered || v.guest == a.guest;
     if (!covered) shares.push_back(a);
   }
@@ -194,7 +209,7 @@ RootDevices HostRoot::virtiofs_devices() {
   set_nonblocking(socket.get(), false);
   std::vector<std::string> writable;
   for (const auto& s : shares_)
-    if (!s.readonly) writable.push_back(s.host);
+    if (!s.readonly && !s.from_root) writable.push_back(s.host);
   virtiofsd_.emplace(choice_.virtiofsd, writable, listener.get());
   qemu_socket_ = std::move(socket);
   RootDevices devices;
@@ -220,7 +235,7 @@ RootDevices HostRoot::nine_p_devices() const {
   };
   add("root", "/", true);
   for (size_t i = 0; i < shares_.size(); ++i)
-    add("share" + std::to_string(i), shares_[i].host, shares_[i].readonly);
+    if (!shares_[i].from_root) add("share" + std::to_string(i), shares_[i].host, shares_[i].readonly);
   return devices;
 }
 
@@ -233,9 +248,14 @@ GuestMounts HostRoot::mounts() const {
     return m;
   }
   m.root = {"root", "/", "9p", k9pOptions, true};
-  for (size_t i = 0; i < shares_.size(); ++i)
-    m.mounts.push_back(
-        {"share" + std::to_string(i), shares_[i].guest, "9p", k9pOptions, shares_[i].readonly});
+  for (size_t i = 0; i < shares_.size(); ++i) {
+    const Share& s = shares_[i];
+    // From the root's export, read-only; else over a device of its own.
+    if (s.from_root)
+      m.mounts.push_back({s.host, s.guest, "bind", "", true});
+    else
+      m.mounts.push_back({"share" + std::to_string(i), s.guest, "9p", k9pOptions, s.readonly});
+  }
   return m;
 }
 

@@ -16,10 +16,14 @@
 namespace execvm {
 
 struct Share {
-  std::string host;   // an absolute, canonical host directory
+  std::string host;   // an absolute, canonical host directory (or file, with FROM_ROOT)
   std::string guest;  // where the guest sees it (absolute)
   bool readonly = false;
   std::string reason;  // why it is shared: "work tree", "program", "TMPDIR", "-v"
+  // Bound read-only from the host's root as the guest sees it, not served on its own: under
+  // the guest's own /tmp, a program directly in /tmp (not all of /tmp is shared), or a
+  // directory the caller may enter but not read (which 9p cannot serve on its own).
+  bool from_root = false;
   bool operator==(const Share&) const = default;
 };
 
@@ -28,6 +32,7 @@ struct ShareRequest {
   std::string program;          // argv[0] as given
   std::string tmpdir;           // TMPDIR in the command's environment, may be empty
   std::vector<Volume> volumes;  // -v HOST[:GUEST][:ro|:rw], in order
+  std::string path = "/bin:/usr/bin";  // the command's PATH, where a PROGRAM without a slash is
 };
 
 // The git work tree containing DIR (the nearest directory with a .git entry), or DIR itself
@@ -44,12 +49,15 @@ Share volume_share(const Volume& volume);
 
 // The shares for REQUEST, parents before children:
 // - the work tree of the command's cwd;
-// - the program's directory when argv[0] names a path outside the system tree (under /tmp:
-//   its top directory there, Go's work directory);
+// - the program's directory (argv[0] as a path, or found through PATH) when it is outside the
+//   system tree: under /tmp its top directory there (Go's work directory), and a program
+//   directly in /tmp is shared alone;
 // - TMPDIR when it is under /tmp (the guest's /tmp is its own);
 // - every -v volume.
 // A share inside another one with the same mapping and mode is left out; a -v volume replaces
-// an automatic share of the same path. Throws Error for a bad -v.
+// an automatic share of the same path. A directory the caller cannot read is not shared
+// writable (the guest sees it through the read-only root, as unreadable as here). Throws Error
+// for a bad -v.
 std::vector<Share> plan_shares(const ShareRequest& request);
 
 // The host-root mode's root: the host's / read-only under the guest's overlay, the shares at
