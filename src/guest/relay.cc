@@ -10,7 +10,6 @@
 
 #include <cerrno>
 
-#include "guest/system.h"
 #include "protocol/poller.h"
 #include "protocol/stdin_window.h"
 #include "util/error.h"
@@ -30,7 +29,7 @@ constexpr size_t kMaxSplice = 1 << 20;
 class Relay {
  public:
   Relay(FrameChannel& channel, Child& child, int sigchld_fd)
-      : channel_(channel), child_(child), sigchld_fd_(sigchld_fd), oom_kills_(oom_kill_count()) {
+      : channel_(channel), child_(child), sigchld_fd_(sigchld_fd) {
     out_[protocol::kStdout].fd = child.stdout_fd();
     out_[protocol::kStderr].fd = child.stderr_pipe ? child.stderr_pipe.get() : -1;
     out_[protocol::kStdout].shared = child.terminal.valid();
@@ -115,7 +114,6 @@ class Relay {
       protocol::ExitStatus exit = WIFSIGNALED(status)
                                       ? protocol::ExitStatus{true, WTERMSIG(status)}
                                       : protocol::ExitStatus{false, WEXITSTATUS(status)};
-      exit.out_of_memory = oom_kill_count() > oom_kills_;
       final_frame(FrameType::kExit, 0, protocol::encode_exit(exit));
     }
   }
@@ -313,7 +311,6 @@ class Relay {
   FrameChannel& channel_;
   Child& child_;
   int sigchld_fd_;
-  uint64_t oom_kills_;
   Poller poller_;
   Output out_[3];
   int finals_ = 0;

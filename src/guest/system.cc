@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 
 #include "util/error.h"
@@ -114,16 +113,6 @@ Fd open_port(const std::string& name, int timeout_ms) {
     ::usleep(1000);
   }
   throw Error("the virtio-serial port " + name + " did not appear");
-}
-
-uint64_t oom_kill_count() {
-  Fd f(::open("/proc/vmstat", O_RDONLY | O_CLOEXEC));
-  char buf[16384];  // all of it: about 6 KiB on 6.12
-  ssize_t n = f ? ::read(f.get(), buf, sizeof buf - 1) : -1;
-  if (n <= 0) return 0;
-  buf[n] = '\0';
-  const char* line = strstr(buf, "\noom_kill ");
-  return line ? strtoull(line + 10, nullptr, 10) : 0;
 }
 
 void log_line(const std::string& line) {

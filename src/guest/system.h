@@ -27,9 +27,6 @@ void set_realtime(int64_t realtime_ns);
 // driver to announce it. Throws Error when it never appears.
 Fd open_port(const std::string& name, int timeout_ms);
 
-// How many processes the kernel's out-of-memory killer has killed since boot.
-uint64_t oom_kill_count();
-
 // Logs one line on the console (the kernel's stdout for PID 1), prefixed "execvm-agent: ".
 void log_line(const std::string& line);
 

@@ -91,7 +91,10 @@ Report report_run(const RelayResult& r, const ReportContext& c) {
   switch (r.end) {
     case End::kExited:
       report.exit_code = r.status.shell_status();
-      if (r.status.signaled && r.status.value == SIGKILL && r.status.out_of_memory) {
+      // The guest kernel's out-of-memory killer says so on the console (at an error level,
+      // which its quiet console shows).
+      if (r.status.signaled && r.status.value == SIGKILL &&
+          r.console.find("Out of memory") != std::string::npos) {
         uint64_t twice = c.memory_mib * 2;
         message =
             "the guest ran out of memory and killed the command (the VM has " +

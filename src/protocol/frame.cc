@@ -142,20 +142,17 @@ int64_t decode_i64(std::string_view payload) {
                               uint64_t(get_u32(payload.data() + 4)) << 32);
 }
 
-// u8 kind (0 exited, 1 signaled), u32 value, u8 flags (bit 0: out of memory).
+// u8 kind (0 exited, 1 signaled), u32 value.
 std::string encode_exit(ExitStatus status) {
   std::string out(1, status.signaled ? '\1' : '\0');
   put_u32(out, static_cast<uint32_t>(status.value));
-  out += static_cast<char>(status.out_of_memory ? 1 : 0);
   return out;
 }
 
 ExitStatus decode_exit(std::string_view payload) {
-  expect_size(payload, 6, "exit");
+  expect_size(payload, 5, "exit");
   if (payload[0] != 0 && payload[0] != 1) throw ProtocolError("bad exit kind");
-  if (static_cast<unsigned char>(payload[5]) > 1) throw ProtocolError("bad exit flags");
-  ExitStatus status{payload[0] == 1, static_cast<int>(get_u32(payload.data() + 1)),
-                    payload[5] == 1};
+  ExitStatus status{payload[0] == 1, static_cast<int>(get_u32(payload.data() + 1))};
   if (status.value < 0 || status.value > 255) throw ProtocolError("exit value out of range");
   return status;
 }

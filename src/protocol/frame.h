@@ -91,7 +91,6 @@ class FrameReader {
 struct ExitStatus {
   bool signaled = false;  // killed by signal VALUE, else exited with code VALUE
   int value = 0;
-  bool out_of_memory = false;  // the guest kernel's OOM killer killed a process during the run
   // The status execvm exits with: the code, or 128 + the signal.
   int shell_status() const { return signaled ? 128 + value : value; }
   bool operator==(const ExitStatus&) const = default;

@@ -87,11 +87,10 @@ TEST(Frame, PayloadCodecs) {
   EXPECT_THROW(decode_u32("abc"), ProtocolError);
   EXPECT_EQ(decode_winsize(encode_winsize({50, 132})), (Winsize{50, 132}));
   EXPECT_EQ(decode_exit(encode_exit({false, 255})), (ExitStatus{false, 255}));
-  EXPECT_EQ(decode_exit(encode_exit({true, 9, true})), (ExitStatus{true, 9, true}));
-  EXPECT_THROW(decode_exit(std::string("\x02\0\0\0\0\0", 6)), ProtocolError);
-  EXPECT_THROW(decode_exit(std::string("\x00\x00\x01\0\0\0", 6)), ProtocolError);
-  EXPECT_THROW(decode_exit(std::string("\x00\x01\0\0\0\x02", 6)), ProtocolError);
-  EXPECT_THROW(decode_exit(std::string("\x00\x01\0\0\0", 5)), ProtocolError);
+  EXPECT_EQ(decode_exit(encode_exit({true, 9})), (ExitStatus{true, 9}));
+  EXPECT_THROW(decode_exit(std::string("\x02\0\0\0\0", 5)), ProtocolError);
+  EXPECT_THROW(decode_exit(std::string("\x00\x00\x01\0\0", 5)), ProtocolError);
+  EXPECT_THROW(decode_exit(std::string("\x00\x01\0\0", 4)), ProtocolError);
   EXPECT_EQ(decode_i64(encode_i64(-5)), -5);
   EXPECT_EQ(decode_i64(encode_i64(1'700'000'000'123'456'789)), 1'700'000'000'123'456'789);
   EXPECT_THROW(decode_i64("1234567"), ProtocolError);

@@ -55,5 +55,12 @@ check_eq "boot timeout: exit 125" "125" "$?"
 if grep -q "did not start within 100ms" "$TEST_TMP/err"; then pass "boot timeout: says so"; else fail "boot timeout: stderr was [$(cat "$TEST_TMP/err")]"; fi
 check_no_qemu_left "boot timeout"
 
+# A --qemu wrapper script that does not exec QEMU: QEMU, its child, goes with the wrapper.
+printf '#!/bin/sh\nqemu-system-x86_64 "$@"\n' > "$TEST_TMP/qemu-wrapper"
+chmod +x "$TEST_TMP/qemu-wrapper"
+vm --qemu "$TEST_TMP/qemu-wrapper" --timeout 4s -- /bin/sleep 100 2> /dev/null
+check_eq "a --qemu wrapper: the timeout's status" "124" "$?"
+check_no_qemu_left "a --qemu wrapper"
+
 check_no_temp_files "cleanup"
 finish

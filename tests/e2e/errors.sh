@@ -86,6 +86,19 @@ for mode in bare default; do
   fi
 done
 cd - > /dev/null || exit 1
+# The caller's PATH empty: execvm's own helpers (QEMU) are still found; the command's lookup is
+# the command's (an empty PATH is the current directory, as for a local exec).
+check_eq "an empty PATH still finds QEMU" "hi" "$(PATH= "$EXECVM" --bare -- /bin/echo hi 2>&1)"
+
+# A kernel cache that cannot be read is not a kernel that was not built.
+if [ "$(id -u)" -eq 0 ] && id nobody > /dev/null 2>&1; then
+  mkdir -p "$TEST_TMP/locked-cache/execvm/kernels"
+  chmod 700 "$TEST_TMP/locked-cache/execvm/kernels"
+  chmod a+rx "$TEST_TMP" "$TEST_TMP/locked-cache" "$TEST_TMP/locked-cache/execvm"
+  expect_error "an unreadable kernel cache" 125 "cannot read execvm's kernel cache" \
+    setpriv --reuid=nobody --regid=nogroup --clear-groups env XDG_CACHE_HOME="$TEST_TMP/locked-cache" "$EXECVM" --bare -- true
+fi
+
 check_no_qemu_left "errors"
 check_no_temp_files "errors"
 finish

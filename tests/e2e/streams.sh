@@ -31,6 +31,33 @@ local_status=${PIPESTATUS[0]}
 vm -- "$STREAMTOOL" gen 100000000 | head -c 10 > /dev/null
 check_eq "a closed stdout ends the command with SIGPIPE" "$local_status" "${PIPESTATUS[0]}"
 
+# 2>&1: one open file for both, so one pipe for both in the guest, and their order is kept.
+interleave='for i in 1 2 3; do echo out $i; echo err $i >&2; done'
+check_eq "2>&1 keeps the order of stdout and stderr" "$(sh -c "$interleave" 2>&1)" \
+  "$("$EXECVM" -- sh -c "$interleave" 2>&1)"
+check_eq "2>&1 keeps the order (bare)" "$(sh -c "$interleave" 2>&1)" "$(vm -- /bin/sh -c "$interleave" 2>&1)"
+check_eq "without 2>&1 they stay apart" "out 1 out 2 out 3" "$(echo $("$EXECVM" -- sh -c "$interleave" 2> /dev/null))"
+
+# A background job's output, as through a local pipe: it arrives after the command's exit.
+check_eq "a background job's output after the command ended" \
+  "$(sh -c '(sleep 2; echo late) & echo main' | cat)" \
+  "$("$EXECVM" -- sh -c '(sleep 2; echo late) & echo main' | cat)"
+
+# A closed stdout or stderr stays closed for the command.
+echo hi >&- 2> /dev/null
+check_eq "a closed stdout stays closed" "$?" "$("$EXECVM" -- echo hi >&- 2> /dev/null; echo $?)"
+check_eq "a closed stderr stays closed" "$(sh -c 'echo err >&2' 2>&-; echo $?)" \
+  "$("$EXECVM" -- sh -c 'echo err >&2' 2>&-; echo $?)"
+
+# More than a frame's worth of argv and environment (1 MiB): what a local exec takes.
+big=$(head -c 100000 /dev/zero | tr '\0' a)
+args=()
+for i in $(seq 9); do args+=("$big"); done
+export EXECVM_E2E_BIG="$big$big$big"
+check_eq "argv and environment over 1 MiB" "$(sh -c 'echo $# ${#EXECVM_E2E_BIG}' sh "${args[@]}")" \
+  "$("$EXECVM" -- sh -c 'echo $# ${#EXECVM_E2E_BIG}' sh "${args[@]}")"
+unset EXECVM_E2E_BIG
+
 check_no_qemu_left "streams"
 check_no_temp_files "streams"
 finish

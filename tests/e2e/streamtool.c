@@ -63,7 +63,7 @@ static void on_signal(int sig) { got = sig; }
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: streamtool gen|sink|args|both|exit|raise|wait ...\n");
+    fprintf(stderr, "usage: streamtool gen|sink|args|both|exit|raise|wait|eat ...\n");
     return 2;
   }
   const char* cmd = argv[1];
@@ -103,6 +103,16 @@ int main(int argc, char** argv) {
     while (!got) pause();
     printf("got %d\n", (int)got);
     return 100 + got;
+  }
+  if (!strcmp(cmd, "eat") && argc >= 3) {
+    /* Takes MIB mebibytes, touching every page: more than the machine has ends in its OOM killer. */
+    size_t mib = strtoull(argv[2], 0, 10);
+    for (size_t i = 0; i < mib; i++) {
+      char* block = malloc(1 << 20);
+      if (!block) return 3;
+      memset(block, 1, 1 << 20);
+    }
+    return 0;
   }
   fprintf(stderr, "streamtool: bad arguments\n");
   return 2;

@@ -24,6 +24,15 @@ check_eq "Ctrl-C interrupts the command" "102" "$?"
 # Ctrl-D at the start of a line is the end of the command's input.
 check_eq "Ctrl-D ends the input" "?eof" \
   "$(on_terminal --wait-for '?' --type $'\x04' "$EXECVM --bare -- /bin/sh -c 'printf ?; read x || echo eof'" | tr -d '\r')"
+# Started in the background of an interactive shell (its own process group, not the terminal's
+# foreground one): execvm neither changes the terminal's modes nor reads it, so it is not
+# stopped, and it completes as a local command would.
+out=$(on_terminal "bash --norc --noprofile -c 'set -m
+  $EXECVM -- sh -c \"sleep 1; echo done\" & wait \$!; echo status \$?
+  $EXECVM -- sh -c \"sleep 1; echo to-file\" > $TEST_TMP/bg-out & wait \$!; echo status \$?
+  cat $TEST_TMP/bg-out'" | tr -d '\r' | grep -v '^\[')
+check_eq "in the background of an interactive shell" "$(printf 'done\nstatus 0\nstatus 0\nto-file')" "$out"
+
 check_no_qemu_left "tty"
 check_no_temp_files "tty"
 finish
