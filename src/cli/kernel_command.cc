@@ -31,12 +31,6 @@ $XDG_CACHE_HOME/execvm/kernels).
     --source PATH  the kernel source tarball (default /usr/src/linux-source-6.12.tar.xz)
 )";
 
-std::string human_size(uint64_t bytes) {
-  char buf[32];
-  snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
-  return buf;
-}
-
 int list_kernels() {
   auto kernels = list_cached_kernels(cache_root());
   if (kernels.empty()) {
@@ -46,7 +40,7 @@ int list_kernels() {
   printf("  %-36s %-22s %-12s %10s  %s\n", "ID", "SOURCE", "CONFIG", "SIZE", "BUILT");
   for (const auto& k : kernels)
     printf("%c %-36s %-22s %-12s %10s  %s\n", k.current ? '*' : ' ', k.id.c_str(),
-           k.source_version.c_str(), k.config_hash.c_str(), human_size(k.bytes).c_str(),
+           k.source_version.c_str(), k.config_hash.c_str(), format_mib(k.bytes).c_str(),
            k.built_at.c_str());
   return 0;
 }

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "config/trust.h"
-#include "initramfs/testing.h"
+#include "util/testing.h"
 #include "util/strings.h"
 #include "util/sys.h"
 

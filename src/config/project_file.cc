@@ -36,12 +36,6 @@ std::string toml_quote(std::string_view text) {
   return out + "\"";
 }
 
-// DIR + "/" + NAME without doubling the slash of "/".
-std::string join(const std::string& dir, std::string_view name) {
-  if (!dir.empty() && dir.back() == '/') return dir + std::string(name);
-  return dir + "/" + std::string(name);
-}
-
 // The number of single-character edits between A and B, for "did you mean".
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -204,7 +198,7 @@ class Reader {
 std::optional<std::string> find_project_file(const std::string& cwd, const std::string& work_tree) {
   for (const std::string* dir : {&cwd, &work_tree}) {
     if (dir->empty()) continue;
-    std::string candidate = join(*dir, kProjectFileName);
+    std::string candidate = join_path(*dir, kProjectFileName);
     struct stat st;
     // lstat: a dangling symlink is found too, and reading it then says what is wrong.
     if (::lstat(candidate.c_str(), &st) == 0) return candidate;

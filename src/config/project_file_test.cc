@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli/settings.h"
-#include "initramfs/testing.h"
+#include "util/testing.h"
 #include "util/error.h"
 
 namespace execvm {

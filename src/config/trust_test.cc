@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "initramfs/testing.h"
+#include "util/testing.h"
 #include "util/sys.h"
 
 namespace execvm {

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "initramfs/testing.h"
+#include "util/testing.h"
 #include "util/sys.h"
 
 namespace execvm::guest {

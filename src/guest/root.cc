@@ -10,7 +10,6 @@
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/paths.h"
-#include "util/strings.h"
 
 namespace execvm::guest {
 
@@ -36,30 +35,24 @@ void mount_or_throw(const RootStep& s) {
 // (under the guest's own /tmp, say) takes the mode and owner of the host's at the same path,
 // when the host has one; the last component is an empty file when SOURCE is a file.
 void make_share_target(const std::string& target, const std::string& source) {
-  std::string guest_path = target.substr(std::string(kRoot).size());
-  struct stat st;
-  bool file = !source.empty() && ::stat(source.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
-  std::string dir;
-  std::vector<std::string> parts = split(guest_path, '/');
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (parts[i].empty()) continue;
-    dir += "/" + parts[i];
-    std::string here = kRoot + dir;
-    if (::lstat(here.c_str(), &st) == 0) continue;
-    if (file && i + 1 == parts.size()) {
-      Fd made(::open(here.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
-      if (!made) throw_errno("create " + dir + " in the guest");
-      break;
-    }
+  auto like_the_host = [](const std::string& made) {
     struct stat host;
-    bool known = ::stat((kLower + dir).c_str(), &host) == 0 && S_ISDIR(host.st_mode);
-    if (::mkdir(here.c_str(), known ? host.st_mode & 07777 : 0755) < 0 && errno != EEXIST)
-      throw_errno("mkdir " + dir + " in the guest");
-    if (known) {
-      (void)!::chown(here.c_str(), host.st_uid, host.st_gid);
-      ::chmod(here.c_str(), host.st_mode & 07777);  // past the umask
+    std::string path = kLower + made.substr(std::string(kRoot).size());
+    if (::stat(path.c_str(), &host) == 0 && S_ISDIR(host.st_mode)) {
+      (void)!::chown(made.c_str(), host.st_uid, host.st_gid);
+      ::chmod(made.c_str(), host.st_mode & 07777);
     }
+  };
+  struct stat st;
+  if (!source.empty() && ::stat(source.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+    make_dirs(parent_directory(target), like_the_host);
+    if (::lstat(target.c_str(), &st) != 0) {
+      Fd made(::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+      if (!made) throw_errno("create " + target + " in the guest");
+    }
+    return;
   }
+  make_dirs(target, like_the_host);
 }
 
 void apply(const RootStep& s) {

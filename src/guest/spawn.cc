@@ -19,6 +19,7 @@
 
 #include "guest/exec_path.h"
 #include "util/error.h"
+#include "util/paths.h"
 #include "util/sys.h"
 
 namespace execvm::guest {
@@ -72,16 +73,6 @@ std::string describe(const RunSpec& spec, Failure f) {
       break;  // describe_exec_failure says why
   }
   return cmd + ": cannot start";
-}
-
-// mkdir -p DIR, giving the directories it creates to UID:GID.
-void make_directory(const std::string& dir, uid_t uid, gid_t gid) {
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = dir.find('/', pos + 1);
-    std::string part = dir.substr(0, pos);
-    if (::mkdir(part.c_str(), 0755) == 0) (void)!::chown(part.c_str(), uid, gid);
-  }
 }
 
 // Everything the child needs, prepared by the parent: between clone() and exec the child shares
@@ -148,7 +139,15 @@ int child_main(void* arg) {
 }  // namespace
 
 Child spawn_command(const RunSpec& spec) {
-  if (!spec.cwd.empty() && spec.cwd[0] == '/') make_directory(spec.cwd, spec.uid, spec.gid);
+  // A working directory the guest lacks is made, the command's (when it cannot be, the command's
+  // chdir says why).
+  if (!spec.cwd.empty() && spec.cwd[0] == '/') {
+    try {
+      make_dirs(spec.cwd,
+                [&](const std::string& dir) { (void)!::chown(dir.c_str(), spec.uid, spec.gid); });
+    } catch (const Error&) {
+    }
+  }
   Child child;
   std::string slave_name;
   Fd in_r, out_w, err_w;

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "initramfs/testing.h"
+#include "util/testing.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/process.h"

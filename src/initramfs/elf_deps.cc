@@ -18,7 +18,9 @@
 #include "util/error.h"
 #include "util/exec_failure.h"
 #include "util/fd.h"
+#include "util/paths.h"
 #include "util/strings.h"
+#include "util/sys.h"
 
 namespace execvm {
 
@@ -28,26 +30,6 @@ constexpr int kMaxSymlinks = 40;             // the kernel's MAXSYMLINKS
 constexpr int kMaxInterpreterDepth = 4;      // the kernel's BINPRM_MAX_RECURSION for #! chains
 constexpr const char* kPlatform = "x86_64";  // AT_PLATFORM on x86-64
 constexpr const char* kLib = "lib/x86_64-linux-gnu";  // Debian's $LIB (LD_DEBUG=libs shows it)
-
-std::string dirname(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-std::string join(const std::string& dir, const std::string& name) {
-  return dir.ends_with('/') ? dir + name : dir + "/" + name;
-}
-
-std::string current_dir() {
-  char buf[PATH_MAX];
-  if (!::getcwd(buf, sizeof buf)) throw_errno("getcwd");
-  return buf;
-}
-
-std::string basename(const std::string& path) {
-  return path.substr(path.rfind('/') + 1);
-}
 
 // The command `env ARGUMENT` runs, ARGUMENT being the one argument a #! line passes: ARGUMENT
 // itself; with -S ("-S python3 -u"), the first of the words after it that is neither an option
@@ -241,29 +223,23 @@ class Closure {
       throw Error("cannot execute " + path + ": " + strerror(err), "", kExitCannotInvoke);
     }
     emit(*walk);
-    std::string head = read_head(walk->real);
+    std::string head = exec_head(walk->real);
     if (head.starts_with("#!")) return add_script_interpreter(path, head, depth);
     if (has_elf_magic(head)) return add_elf_program(path, walk->real);
     throw Error("cannot execute " + path + ": not an ELF binary or #! script", "",
                 kExitCannotInvoke);
   }
 
-  std::string read_head(const std::string& real) const {
+  // The first bytes of REAL, as the kernel reads them to exec it.
+  std::string exec_head(const std::string& real) const {
     Fd fd(::open(host(real).c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-      int err = errno;
-      throw Error(
-          "cannot execute " + program_ + ": cannot read " + host(real) + ": " + strerror(err), "",
-          kExitCannotInvoke);
+    try {
+      if (!fd) throw_errno("open");
+      return read_head(fd.get(), kShebangBytes);
+    } catch (const Error& e) {
+      throw Error("cannot execute " + program_ + ": cannot read " + host(real) + ": " + e.what(),
+                  "", kExitCannotInvoke);
     }
-    std::string head(kShebangBytes, '\0');
-    ssize_t n;
-    do n = ::pread(fd.get(), head.data(), head.size(), 0);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-      throw Error("cannot read " + host(real) + ": " + strerror(errno), "", kExitCannotInvoke);
-    head.resize(static_cast<size_t>(n));
-    return head;
   }
 
   // The script PATH's interpreter, as the kernel's binfmt_script reads its #! line; and when that
@@ -284,7 +260,7 @@ class Closure {
                   "name the interpreter by its absolute path", kExitCannotInvoke);
     if (depth == 0) chain_ = {path, line.interpreter};
     add_executable(line.interpreter, depth + 1);
-    if (basename(line.interpreter) == "env") add_env_command(line.argument);
+    if (base_name(line.interpreter) == "env") add_env_command(line.argument);
   }
 
   // The command `env ARGUMENT` runs, with its own closure, where env's execvp finds it; nothing
@@ -306,7 +282,7 @@ class Closure {
       candidates.push_back(name);
     } else {
       for (const auto& dir : split(search_.path, ':'))
-        candidates.push_back(join(dir.empty() ? "." : dir, name));
+        candidates.push_back(join_path(dir.empty() ? "." : dir, name));
     }
     for (const auto& candidate : candidates) {
       std::optional<PathWalk> walk;
@@ -345,7 +321,7 @@ class Closure {
     real_paths_.clear();
     add_interpreter(path, *elf.interpreter);
     // $ORIGIN of the program is the directory of its real path (ld.so reads /proc/self/exe).
-    objects_.push_back({path, dirname(real), std::move(elf), -1});
+    objects_.push_back({path, parent_directory(real), std::move(elf), -1});
     register_names(0, {});
     // Breadth first, like ld.so's _dl_map_object_deps.
     for (size_t i = 0; i < objects_.size(); ++i) {
@@ -414,7 +390,7 @@ class Closure {
       names_[name] = same->second;
       return;
     }
-    std::string origin = dirname(absolute(found->path));
+    std::string origin = parent_directory(absolute(found->path));
     objects_.push_back({found->path, origin, std::move(found->elf), static_cast<int>(loader)});
     real_paths_[found->walk.real] = static_cast<int>(objects_.size() - 1);
     register_names(objects_.size() - 1, name);
@@ -427,7 +403,7 @@ class Closure {
   // PATH, relative to the command's working directory when relative.
   std::string absolute(const std::string& path) const {
     if (path.starts_with('/')) return path;
-    return join(search_.cwd.empty() ? current_dir() : search_.cwd, path);
+    return join_path(search_.cwd.empty() ? current_directory() : search_.cwd, path);
   }
 
   // ld.so's _dl_map_object search for NAME needed by object LOADER. SEARCHED collects what was
@@ -477,7 +453,7 @@ class Closure {
   std::optional<Found> search_dirs(const std::string& name, const std::vector<std::string>& dirs,
                                    const std::string& label, std::vector<std::string>& searched) {
     for (const auto& dir : dirs) {
-      if (auto f = probe(absolute(join(dir, name)))) return f;
+      if (auto f = probe(absolute(join_path(dir, name)))) return f;
     }
     if (!dirs.empty()) {
       std::string list;

@@ -10,7 +10,7 @@
 #include <map>
 #include <set>
 
-#include "initramfs/testing.h"
+#include "util/testing.h"
 #include "util/error.h"
 #include "util/process.h"
 #include "util/strings.h"

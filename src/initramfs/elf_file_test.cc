@@ -7,7 +7,7 @@
 #include <cstring>
 #include <random>
 
-#include "initramfs/testing.h"
+#include "util/testing.h"
 #include "util/error.h"
 #include "util/sys.h"
 

@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "initramfs/testing.h"
+#include "util/testing.h"
 #include "util/sys.h"
 
 namespace execvm {

@@ -120,29 +120,6 @@ void InterruptGuard::check() const {
               128 + sig);
 }
 
-TempTree::TempTree(const std::string& prefix) {
-  std::string name = prefix + "XXXXXX";
-  if (!::mkdtemp(name.data())) throw_errno("cannot create a directory " + name);
-  path_ = std::move(name);
-}
-
-TempTree::~TempTree() {
-  remove();
-}
-
-void TempTree::remove() {
-  if (path_.empty()) return;
-  // A process of a stopped build may still be finishing a write: try again briefly.
-  for (int attempt = 0; attempt < 5 && !remove_tree(path_); ++attempt) sleep_ms(200);
-  path_.clear();
-}
-
-bool remove_tree(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);
-  return !ec && !std::filesystem::exists(std::filesystem::symlink_status(path, ec));
-}
-
 std::vector<std::string> build_environment() {
   static const char* const kDropped[] = {
       "ARCH",       "SUBARCH",      "SRCARCH",          "CROSS_COMPILE", "CC",        "HOSTCC",

@@ -1,7 +1,6 @@
 // The plumbing of a long build that must end cleanly however it ends: a guard that turns
-// SIGINT/SIGTERM/SIGHUP into a flag, child processes (tar, make) that run in their own process
-// group with their output in a log and are stopped when that flag is raised, and temporary
-// directory trees removed when they go out of scope.
+// SIGINT/SIGTERM/SIGHUP into a flag, and child processes (tar, make) that run in their own process
+// group with their output in a log and are stopped when that flag is raised.
 #pragma once
 
 #include <signal.h>
@@ -33,28 +32,6 @@ class InterruptGuard {
   std::string what_;
   struct sigaction previous_[3];
 };
-
-// A directory removed with everything in it when this object goes out of scope.
-class TempTree {
- public:
-  // Creates a fresh directory named PREFIX followed by six random characters (mkdtemp).
-  explicit TempTree(const std::string& prefix);
-  ~TempTree();
-  TempTree(const TempTree&) = delete;
-  TempTree& operator=(const TempTree&) = delete;
-
-  const std::string& path() const { return path_; }
-  // Removes the tree now (best effort, like the destructor).
-  void remove();
-  // Gives up ownership: the directory stays.
-  void release() { path_.clear(); }
-
- private:
-  std::string path_;
-};
-
-// Removes PATH and everything under it; false when something was left.
-bool remove_tree(const std::string& path);
 
 // A child process's environment: the caller's, less the variables that would change what a
 // kernel build does or where it puts things (ARCH, CROSS_COMPILE, KBUILD_*, MAKEFLAGS, ...), with

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "util/temp_tree.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/paths.h"

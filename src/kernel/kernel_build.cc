@@ -24,6 +24,7 @@
 #include "kernel/build_process.h"
 #include "kernel/kernel.h"
 #include "kernel/recipe.h"
+#include "util/temp_tree.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/paths.h"
@@ -53,15 +54,6 @@ void say(const std::string& line) {
   fprintf(stderr, "execvm: %s\n", line.c_str());
 }
 
-std::string format_mib(uint64_t bytes) {
-  char buf[32];
-  if (bytes < 10 * kMiB)
-    snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / kMiB);
-  else
-    snprintf(buf, sizeof buf, "%llu MiB", (unsigned long long)((bytes + kMiB / 2) / kMiB));
-  return buf;
-}
-
 std::string format_gib(uint64_t bytes) {
   char buf[32];
   snprintf(buf, sizeof buf, "%.1f GiB", double(bytes) / kGiB);
@@ -74,26 +66,6 @@ std::string format_elapsed(Clock::duration d) {
   char buf[32];
   snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
   return buf;
-}
-
-std::string iso_now() {
-  time_t t = time(nullptr);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-bool is_file(const std::string& path, uint64_t* size = nullptr) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
-  if (size) *size = static_cast<uint64_t>(st.st_size);
-  return true;
-}
-
-std::string basename_of(const std::string& path) {
-  return path.substr(path.find_last_of('/') + 1);
 }
 
 // The version of PACKAGE when dpkg has it installed.
@@ -240,7 +212,7 @@ void remove_leftovers(const std::string& kernels) {
 std::optional<Kernel> installed(const std::string& kernels, const std::string& id) {
   std::string dir = kernels + "/" + id;
   for (const char* name : {"/vmlinux", "/bzImage"}) {
-    if (!is_file(dir + name)) continue;
+    if (!is_regular_file(dir + name)) continue;
     try {
       return kernel_from_path(dir + name);
     } catch (const Error&) {
@@ -343,14 +315,14 @@ class KernelBuild {
 
  private:
   void extract() {
-    say("extracting " + basename_of(tarball_));
+    say("extracting " + base_name(tarball_));
     step({"tar", "-xf", tarball_, "-C", build_->path(), "--no-same-owner"}, "",
          "extracting " + tarball_);
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(build_->path(), ec)) {
       if (e.is_directory(ec)) src_ = e.path();
     }
-    if (src_.empty() || !is_file(src_ + "/Makefile"))
+    if (src_.empty() || !is_regular_file(src_ + "/Makefile"))
       throw Error(
           tarball_ + " holds no kernel source tree (no top-level directory with a Makefile)",
           "pass a linux source tarball, e.g. " + std::string(kDefaultKernelSource));
@@ -401,7 +373,7 @@ class KernelBuild {
   Kernel install() {
     const std::string vmlinux = src_ + "/vmlinux", bzimage = src_ + "/arch/x86/boot/bzImage";
     uint64_t vmlinux_bytes = 0, bzimage_bytes = 0;
-    if (!is_file(vmlinux, &vmlinux_bytes) || !is_file(bzimage, &bzimage_bytes))
+    if (!is_regular_file(vmlinux, &vmlinux_bytes) || !is_regular_file(bzimage, &bzimage_bytes))
       throw Error("the kernel build ended without a vmlinux and a bzImage",
                   "this is a bug in execvm's build steps; make's output is in " + log_path_);
     kernel_from_path(vmlinux);
@@ -419,7 +391,7 @@ class KernelBuild {
     nlohmann::json info = {
         {"source_version", version_},
         {"config_hash", hash_},
-        {"built_at", iso_now()},
+        {"built_at", iso_time(time(nullptr))},
         {"build_seconds", seconds.count()},
         {"jobs", jobs_},
         {"vmlinux_bytes", vmlinux_bytes},
@@ -491,7 +463,7 @@ Kernel build_kernel(const KernelBuildOptions& options) {
       options.source_tarball.empty() ? kDefaultKernelSource : options.source_tarball;
   const std::string kernels =
       (options.cache_root.empty() ? cache_root() : options.cache_root) + "/kernels";
-  if (!is_file(tarball)) {
+  if (!is_regular_file(tarball)) {
     throw Error("cannot find the kernel source " + tarball,
                 options.source_tarball.empty()
                     ? "install it: apt-get install " + std::string(kKernelSourcePackage)

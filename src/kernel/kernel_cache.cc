@@ -14,6 +14,7 @@
 #include "kernel/kernel.h"
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/paths.h"
 #include "util/strings.h"
 #include "util/sys.h"
 
@@ -22,21 +23,6 @@ namespace execvm {
 namespace {
 
 constexpr const char* kKernelHint = "--kernel takes a bzImage or an uncompressed vmlinux";
-
-bool is_regular_file(const std::string& path, uint64_t* size = nullptr) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
-  if (size) *size = static_cast<uint64_t>(st.st_size);
-  return true;
-}
-
-std::string iso_time(time_t t) {
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 bool is_config_hash(std::string_view s) {
   return s.size() == 12 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
@@ -76,21 +62,6 @@ bool acpi_per_configs_beside(const std::string& path, bool elf) {
     }
   }
   return true;
-}
-
-// Reads up to SIZE bytes from the start of FD.
-std::string read_head(int fd, size_t size, const std::string& path) {
-  std::string head(size, '\0');
-  size_t got = 0;
-  while (got < size) {
-    ssize_t n = ::pread(fd, head.data() + got, size - got, static_cast<off_t>(got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("cannot read kernel " + path);
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  head.resize(got);
-  return head;
 }
 
 // Throws Error unless HEAD (the first bytes of the file at PATH) starts a bzImage or an x86-64
@@ -175,7 +146,12 @@ Kernel kernel_from_path(const std::string& path) {
                   "copy it somewhere readable");
     throw_errno("cannot read kernel " + path);
   }
-  std::string head = read_head(fd.get(), 0x206, path);
+  std::string head;
+  try {
+    head = read_head(fd.get(), 0x206);
+  } catch (const Error& e) {
+    throw Error("cannot read kernel " + path + ": " + e.what());
+  }
   check_kernel_image(head, path);
   bool elf = head.compare(0, 4,
                           "\x7f"

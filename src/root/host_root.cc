@@ -20,32 +20,18 @@ namespace execvm {
 
 namespace {
 
-bool is_directory(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-bool exists(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
-}
-
 // Whether PATH is DIR or inside it (both canonical).
 bool is_within(const std::string& path, const std::string& dir) {
   if (dir == "/") return true;
   return path == dir || (starts_with(path, dir) && path[dir.size()] == '/');
 }
 
-std::string parent_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
-}
-
 }  // namespace
 
 std::string find_work_tree(const std::string& dir) {
-  for (std::string d = dir;; d = parent_of(d)) {
-    if (exists(d + (d == "/" ? "" : "/") + ".git")) return d;
+  for (std::string d = dir;; d = parent_directory(d)) {
+    struct stat st;
+    if (::lstat(join_path(d, ".git").c_str(), &st) == 0) return d;
     if (d == "/") return dir;
   }
 }
@@ -103,7 +89,7 @@ std::vector<Share> plan_shares(const ShareRequest& request) {
   }
   if (program) {
     std::string file = canonical_path(*program);
-    std::string dir = canonical_path(parent_of(*program));
+    std::string dir = canonical_path(parent_directory(*program));
     if (dir == "/tmp" && !file.empty()) {
       // Directly in the guest's own /tmp: the file alone, as the guest names it.
       automatic.push_back({file, "/tmp/" + program->substr(program->rfind('/') + 1), true,

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include "initramfs/testing.h"
+#include "util/testing.h"
 #include "util/error.h"
 
 namespace execvm {

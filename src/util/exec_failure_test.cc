@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "initramfs/testing.h"
+#include "util/testing.h"
 
 namespace execvm {
 namespace {

@@ -29,6 +29,33 @@ std::string current_directory() {
   return buf;
 }
 
+std::string parent_directory(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string base_name(const std::string& path) {
+  return path.substr(path.rfind('/') + 1);
+}
+
+std::string join_path(const std::string& dir, std::string_view name) {
+  if (!dir.empty() && dir.back() == '/') return dir + std::string(name);
+  return dir + "/" + std::string(name);
+}
+
+bool is_regular_file(const std::string& path, uint64_t* size) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  if (size) *size = static_cast<uint64_t>(st.st_size);
+  return true;
+}
+
+bool is_directory(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 std::string canonical_path(const std::string& path) {
   char* real = ::realpath(path.c_str(), nullptr);
   if (!real) return "";
@@ -37,16 +64,18 @@ std::string canonical_path(const std::string& path) {
   return out;
 }
 
-void make_dirs(const std::string& dir) {
-  if (dir.empty()) return;
-  struct stat st;
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) return;
-    throw Error(dir + " exists and is not a directory");
+void make_dirs(const std::string& dir, const std::function<void(const std::string&)>& made) {
+  for (size_t end = dir.find('/', 1);; end = dir.find('/', end + 1)) {
+    std::string part = dir.substr(0, end);
+    struct stat st;
+    if (!part.empty() && part != "/" && ::stat(part.c_str(), &st) != 0) {
+      if (::mkdir(part.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("cannot create " + part);
+      if (made) made(part);
+    } else if (!part.empty() && !S_ISDIR(st.st_mode)) {
+      throw Error(part + " exists and is not a directory");
+    }
+    if (end == std::string::npos) return;
   }
-  size_t slash = dir.find_last_of('/');
-  if (slash != std::string::npos && slash > 0) make_dirs(dir.substr(0, slash));
-  if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("cannot create " + dir);
 }
 
 std::optional<std::string> find_program(const std::string& name, std::optional<std::string> path) {

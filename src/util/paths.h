@@ -1,8 +1,11 @@
 // Where execvm keeps its caches and how it finds programs.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace execvm {
 
@@ -12,11 +15,24 @@ std::string cache_root();
 // The working directory. Throws Error when it cannot be read (it was removed, say).
 std::string current_directory();
 
+// PATH's directory: "/a/b" -> "/a", "/a" -> "/", "b" -> ".".
+std::string parent_directory(const std::string& path);
+// PATH's last component: "/a/b" -> "b".
+std::string base_name(const std::string& path);
+// DIR + "/" + NAME, without doubling the slash of "/".
+std::string join_path(const std::string& dir, std::string_view name);
+
+// Whether PATH (symlinks followed) is a regular file, and its size in *SIZE when it is.
+bool is_regular_file(const std::string& path, uint64_t* size = nullptr);
+// Whether PATH (symlinks followed) is a directory.
+bool is_directory(const std::string& path);
+
 // PATH with every symlink, "." and ".." resolved (realpath(3)), or "" when it does not resolve.
 std::string canonical_path(const std::string& path);
 
-// Creates DIR and its missing parents (mode 0755). Throws Error naming DIR on failure.
-void make_dirs(const std::string& dir);
+// Creates DIR and its missing parents (mode 0755, less the umask), calling MADE with each one
+// it created, parents first. Throws Error naming what could not be made.
+void make_dirs(const std::string& dir, const std::function<void(const std::string&)>& made = {});
 
 // The first executable file named NAME in the directories of PATH (when nullopt: the caller's
 // PATH, then the system's directories); NAME itself when it contains a slash. nullopt when there

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 namespace execvm {
 
@@ -70,6 +71,24 @@ std::string format_duration(std::chrono::milliseconds d) {
   }
   if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
   return std::to_string(ms / 1000) + "s";
+}
+
+std::string format_mib(uint64_t bytes) {
+  constexpr uint64_t kMiB = 1 << 20;
+  char buf[32];
+  if (bytes < 10 * kMiB)
+    snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / kMiB);
+  else
+    snprintf(buf, sizeof buf, "%llu MiB", (unsigned long long)((bytes + kMiB / 2) / kMiB));
+  return buf;
+}
+
+std::string iso_time(time_t t) {
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 std::vector<std::string> split(std::string_view text, char sep) {

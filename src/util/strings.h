@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <ctime>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,6 +20,12 @@ std::optional<uint64_t> parse_mebibytes(std::string_view text);
 
 // A duration as people read it: "750ms", "5s", "2.5s", "3m".
 std::string format_duration(std::chrono::milliseconds d);
+
+// A size in MiB as people read it: "1.5 MiB" below 10 MiB, then whole: "17 MiB".
+std::string format_mib(uint64_t bytes);
+
+// T as ISO 8601 in UTC: "2025-11-23T20:33:05Z".
+std::string iso_time(time_t t);
 
 std::vector<std::string> split(std::string_view text, char sep);
 std::string_view trim(std::string_view text);

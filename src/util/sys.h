@@ -15,6 +15,9 @@ bool write_all(int fd, std::string_view data);
 // Reads FD until end of file. Throws Error on failure.
 std::string read_all(int fd);
 
+// Up to SIZE bytes from the start of FD (fewer when the file is shorter). Throws Error on failure.
+std::string read_head(int fd, size_t size);
+
 // Reads the whole file at PATH. Throws Error naming PATH on failure.
 std::string read_file(const std::string& path);
 

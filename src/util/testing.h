@@ -1,8 +1,7 @@
-// Helpers for the initramfs unit tests only: a temporary directory removed with everything in it,
-// and fixtures built with the host's C compiler.
+// Helpers for the unit tests only: a scratch directory with ways to fill it, and fixtures built
+// with the host's C compiler.
 #pragma once
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -17,31 +16,18 @@
 #include "util/error.h"
 #include "util/process.h"
 #include "util/sys.h"
+#include "util/temp_tree.h"
 
 namespace execvm::testing {
 
-// TempDir: a fresh directory under $TMPDIR (or /tmp), removed recursively when destroyed.
-class TempDir {
+// TempDir: a fresh directory under $TMPDIR (or /tmp), removed with everything in it when
+// destroyed, and ways to fill it.
+class TempDir : public TempTree {
  public:
-  TempDir() {
-    const char* tmp = getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/execvm-test-XXXXXX";
-    if (!mkdtemp(pattern.data())) throw_errno("cannot create a temporary directory");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    auto remove_one = [](const char* p, const struct stat*, int, struct FTW*) {
-      ::remove(p);  // best effort: a destructor cannot report anything
-      return 0;
-    };
-    nftw(path_.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+  TempDir() : TempTree(base() + "/execvm-test-") {}
 
-  const std::string& path() const { return path_; }
-  // PATH_ + "/" + NAME.
-  std::string operator/(std::string_view name) const { return path_ + "/" + std::string(name); }
+  // PATH() + "/" + NAME.
+  std::string operator/(std::string_view name) const { return path() + "/" + std::string(name); }
 
   // Creates the file NAME (its directory must exist) holding DATA.
   std::string write(std::string_view name, std::string_view data, mode_t mode = 0644) const {
@@ -62,7 +48,10 @@ class TempDir {
   }
 
  private:
-  std::string path_;
+  static std::string base() {
+    const char* tmp = getenv("TMPDIR");
+    return tmp && *tmp ? tmp : "/tmp";
+  }
 };
 
 // One entry of a fake /etc/ld.so.cache.
