@@ -8,9 +8,9 @@
 #include <set>
 
 #include "config/trust.h"
-#include "util/testing.h"
 #include "util/strings.h"
 #include "util/sys.h"
+#include "util/testing.h"
 
 namespace execvm {
 namespace {

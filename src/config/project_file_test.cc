@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 
 #include "cli/settings.h"
-#include "util/testing.h"
 #include "util/error.h"
+#include "util/testing.h"
 
 namespace execvm {
 namespace {

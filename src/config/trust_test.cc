@@ -6,8 +6,8 @@
 
 #include <filesystem>
 
-#include "util/testing.h"
 #include "util/sys.h"
+#include "util/testing.h"
 
 namespace execvm {
 namespace {

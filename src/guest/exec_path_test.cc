@@ -9,8 +9,8 @@
 #include <cstring>
 #include <string>
 
-#include "util/testing.h"
 #include "util/sys.h"
+#include "util/testing.h"
 
 namespace execvm::guest {
 namespace {

@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "util/testing.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/process.h"
 #include "util/sys.h"
+#include "util/testing.h"
 
 namespace execvm {
 namespace {

@@ -10,11 +10,11 @@
 #include <map>
 #include <set>
 
-#include "util/testing.h"
 #include "util/error.h"
 #include "util/process.h"
 #include "util/strings.h"
 #include "util/sys.h"
+#include "util/testing.h"
 
 namespace execvm {
 namespace {

@@ -7,9 +7,9 @@
 #include <cstring>
 #include <random>
 
-#include "util/testing.h"
 #include "util/error.h"
 #include "util/sys.h"
+#include "util/testing.h"
 
 namespace execvm {
 namespace {

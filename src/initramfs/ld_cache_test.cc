@@ -5,8 +5,8 @@
 
 #include <cstring>
 
-#include "util/testing.h"
 #include "util/sys.h"
+#include "util/testing.h"
 
 namespace execvm {
 namespace {

@@ -9,11 +9,11 @@
 #include <chrono>
 #include <filesystem>
 
-#include "util/temp_tree.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/paths.h"
 #include "util/sys.h"
+#include "util/temp_tree.h"
 
 namespace execvm {
 namespace {

@@ -8,10 +8,10 @@
 
 #include "kernel/build_process.h"
 #include "kernel/kernel.h"
-#include "util/temp_tree.h"
 #include "util/error.h"
 #include "util/paths.h"
 #include "util/sys.h"
+#include "util/temp_tree.h"
 
 namespace execvm {
 namespace {

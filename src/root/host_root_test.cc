@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include "util/testing.h"
 #include "util/error.h"
+#include "util/testing.h"
 
 namespace execvm {
 namespace {
