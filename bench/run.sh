@@ -6,7 +6,8 @@
 #              same QEMU arguments, whose initramfs holds only a PID 1 that powers off at once
 #   2. kernel: that bare boot with execvm's kernel  vs  with Debian's cloud kernel (fetched
 #              from Debian's archive into the cache), both under the same QEMU arguments
-#   3. stdout: MB/s of a 256 MiB transfer out of the guest  vs  the same bytes through cat here
+#   3. stdout: MB/s of a 256 MiB transfer out of the guest  vs  the same bytes through cat here;
+#      stdin: 256 MiB into the guest (wc -c there)  vs  the same bytes into wc -c here
 #   4. memory: QEMU's peak RSS for a 256 MiB guest running /bin/true (execvm --stats)
 #   5. host root: execvm -- /bin/true over virtiofs and over 9p  vs  execvm --bare -- /bin/true
 #   6. metadata: git status and find in a shared tree of 20,000 files: the host, virtiofs, 9p
@@ -48,7 +49,7 @@ ACCEL=(-accel tcg,thread=single -cpu max,-erms,-fsrm)
 # the devices execvm adds (its channel and the entropy source).
 bare_boot() {  # KERNEL ACPI(on|off) EXTRA_CMDLINE
   local cmdline="console=ttyS0 panic=-1 reboot=t rdinit=/init quiet random.trust_cpu=on noreplace-smp"
-  [ "${ACCEL[1]}" = kvm ] || cmdline+=" tsc_early_khz=$TSC"
+  [ "${ACCEL[1]}" = kvm ] || cmdline+=" tsc_early_khz=$TSC no_timer_check"
   echo "qemu-system-x86_64 -nodefaults -no-user-config -display none -name execvm" \
     "-machine microvm,acpi=$2,x-option-roms=off ${ACCEL[*]} -smp 1 -m 512M -no-reboot" \
     "-kernel $1 -initrd $WORK/baseline.cpio -append '$cmdline $3' -serial none"
@@ -101,6 +102,18 @@ guest_rate=$(python3 -c "print('%.0f' % ($bytes / 1e6 / ($full - $empty)))")
 host_rate=$(python3 -c "print('%.0f' % ($bytes / 1e6 / $host))")
 echo "   guest -> host stdout          $guest_rate MB/s (the run less a run moving nothing)"
 echo "   cat on the host               $host_rate MB/s"
+echo "   ratio                         $(ratio "$guest_rate" "$host_rate") of the host's pipe"
+hyperfine -w 1 -r 5 --export-json "$WORK/stdin.json" \
+  "head -c $bytes /dev/zero | $EXECVM --bare -- wc -c" \
+  "head -c 0 /dev/zero | $EXECVM --bare -- wc -c" \
+  "head -c $bytes /dev/zero | wc -c" > /dev/null 2>&1
+full=$(median "$WORK/stdin.json" 0)
+empty=$(median "$WORK/stdin.json" 1)
+host=$(median "$WORK/stdin.json" 2)
+guest_rate=$(python3 -c "print('%.0f' % ($bytes / 1e6 / ($full - $empty)))")
+host_rate=$(python3 -c "print('%.0f' % ($bytes / 1e6 / $host))")
+echo "   host -> guest stdin           $guest_rate MB/s (the run less a run moving nothing)"
+echo "   wc -c on the host             $host_rate MB/s"
 echo "   ratio                         $(ratio "$guest_rate" "$host_rate") of the host's pipe"
 
 echo

@@ -99,7 +99,7 @@ std::string find_port(const std::string& name) {
 }  // namespace
 
 Fd open_port(const std::string& name, int timeout_ms) {
-  // Without udev there is no /dev/virtio-ports/: match the name under /sys (NOTES.md). The
+  // Without udev there is no /dev/virtio-ports/: match the name under /sys. The
   // driver adds ports asynchronously after it probes, so the port may not be there yet.
   for (int waited = 0;; ++waited) {
     std::string port = find_port(name);

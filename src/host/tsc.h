@@ -1,5 +1,5 @@
 // The host's TSC frequency, which a TCG guest's TSC runs at. Passing it as tsc_early_khz= spares
-// the guest its own calibration, which under TCG is slow and can hang (NOTES.md).
+// the guest its own calibration, which under TCG is slow and can hang the boot (measured).
 #pragma once
 
 #include <cstdint>
