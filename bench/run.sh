@@ -89,32 +89,27 @@ else
 fi
 
 echo
-echo "3. stdout: 256 MiB out of the guest vs the same bytes through cat here"
+echo "3. stdout and stdin: 256 MiB out of the guest and into it vs the same bytes here"
 bytes=268435456
-hyperfine -w 1 -r 5 --export-json "$WORK/stream.json" \
-  "$EXECVM --bare -- head -c $bytes /dev/zero | cat" \
-  "$EXECVM --bare -- head -c 0 /dev/zero | cat" \
-  "head -c $bytes /dev/zero | cat" > /dev/null 2>&1
-full=$(median "$WORK/stream.json" 0)
-empty=$(median "$WORK/stream.json" 1)
-host=$(median "$WORK/stream.json" 2)
-guest_rate=$(python3 -c "print('%.0f' % ($bytes / 1e6 / ($full - $empty)))")
-host_rate=$(python3 -c "print('%.0f' % ($bytes / 1e6 / $host))")
-echo "   guest -> host stdout          $guest_rate MB/s (the run less a run moving nothing)"
-echo "   cat on the host               $host_rate MB/s"
-echo "   ratio                         $(ratio "$guest_rate" "$host_rate") of the host's pipe"
-hyperfine -w 1 -r 5 --export-json "$WORK/stdin.json" \
-  "head -c $bytes /dev/zero | $EXECVM --bare -- wc -c" \
-  "head -c 0 /dev/zero | $EXECVM --bare -- wc -c" \
-  "head -c $bytes /dev/zero | wc -c" > /dev/null 2>&1
-full=$(median "$WORK/stdin.json" 0)
-empty=$(median "$WORK/stdin.json" 1)
-host=$(median "$WORK/stdin.json" 2)
-guest_rate=$(python3 -c "print('%.0f' % ($bytes / 1e6 / ($full - $empty)))")
-host_rate=$(python3 -c "print('%.0f' % ($bytes / 1e6 / $host))")
-echo "   host -> guest stdin           $guest_rate MB/s (the run less a run moving nothing)"
-echo "   wc -c on the host             $host_rate MB/s"
-echo "   ratio                         $(ratio "$guest_rate" "$host_rate") of the host's pipe"
+# throughput NAME GUEST_COMMAND EMPTY_GUEST_COMMAND HOST_COMMAND HOST_NAME: MB/s of the guest's
+# command less its empty run (the boot), against the host's command.
+throughput() {
+  hyperfine -w 1 -r 5 --export-json "$WORK/$1.json" "$2" "$3" "$4" > /dev/null 2>&1
+  local full empty host guest_rate host_rate
+  full=$(median "$WORK/$1.json" 0)
+  empty=$(median "$WORK/$1.json" 1)
+  host=$(median "$WORK/$1.json" 2)
+  guest_rate=$(python3 -c "print('%.0f' % ($bytes / 1e6 / ($full - $empty)))")
+  host_rate=$(python3 -c "print('%.0f' % ($bytes / 1e6 / $host))")
+  printf '   %-29s %s MB/s (the run less a run moving nothing)\n' "$1" "$guest_rate"
+  printf '   %-29s %s MB/s\n' "$5" "$host_rate"
+  echo "   ratio                         $(ratio "$guest_rate" "$host_rate") of the host's pipe"
+}
+throughput "guest -> host stdout" "$EXECVM --bare -- head -c $bytes /dev/zero | cat" \
+  "$EXECVM --bare -- head -c 0 /dev/zero | cat" "head -c $bytes /dev/zero | cat" "cat on the host"
+throughput "host -> guest stdin" "head -c $bytes /dev/zero | $EXECVM --bare -- wc -c" \
+  "head -c 0 /dev/zero | $EXECVM --bare -- wc -c" "head -c $bytes /dev/zero | wc -c" \
+  "wc -c on the host"
 
 echo
 echo "4. memory: QEMU's peak RSS for a 256 MiB guest running /bin/true"

@@ -26,11 +26,7 @@ std::string record_name(const std::string& file, std::string_view content) {
 }  // namespace
 
 std::string default_trust_dir() {
-  if (const char* xdg = getenv("XDG_DATA_HOME"); xdg && *xdg == '/')
-    return std::string(xdg) + "/execvm/trusted";
-  const char* home = getenv("HOME");
-  if (!home || !*home) home = "/root";
-  return std::string(home) + "/.local/share/execvm/trusted";
+  return xdg_directory("XDG_DATA_HOME", ".local/share") + "/trusted";
 }
 
 std::string trust_name(const std::string& path) {

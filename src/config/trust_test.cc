@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "util/paths.h"
 #include "util/sys.h"
 #include "util/testing.h"
 
@@ -13,13 +14,6 @@ namespace execvm {
 namespace {
 
 using testing::TempDir;
-
-std::string real(const std::string& path) {
-  char* r = ::realpath(path.c_str(), nullptr);
-  std::string out = r ? r : "";
-  free(r);
-  return out;
-}
 
 TEST(TrustStore, TrustIsForOneContent) {
   TempDir t;
@@ -82,7 +76,7 @@ TEST(TrustStore, DefaultDirectory) {
 
 TEST(TrustName, TheDirectoryIsCanonical) {
   TempDir t;
-  std::string repo = real(t.mkdir("repo"));
+  std::string repo = canonical_path(t.mkdir("repo"));
   t.symlink("link", repo);
   EXPECT_EQ(trust_name(t / "link/.execvm.toml"), repo + "/.execvm.toml");
   // The file itself may be a symlink: it is named where it is.

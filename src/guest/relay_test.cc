@@ -57,6 +57,11 @@ class GuestRelay : public ::testing::Test {
            const std::function<void(GuestRelay&, const Frame&)>& on_frame = {}) {
     RunSpec spec;
     spec.argv = std::move(argv);
+    return run(spec, on_frame);
+  }
+
+  // The same, with SPEC's choices (argv, the streams) as the agent gets them.
+  Seen run(RunSpec spec, const std::function<void(GuestRelay&, const Frame&)>& on_frame = {}) {
     spec.env = {"PATH=/usr/bin:/bin"};
     spec.cwd = "/";
     spec.uid = ::getuid();
@@ -169,36 +174,22 @@ TEST_F(GuestRelay, SignalsReachTheCommandsProcessGroup) {
   EXPECT_EQ(*s.exit, (protocol::ExitStatus{true, SIGINT}));
 }
 
-TEST_F(GuestRelay, ClosedFdsStayClosedAndStderrCanJoinStdout) {
-  // Run as the agent does, with the spec's stream choices.
+TEST_F(GuestRelay, StderrCanJoinStdout) {
   RunSpec spec;
   spec.argv = {"sh", "-c", "echo one; echo two >&2; echo three"};
-  spec.env = {"PATH=/usr/bin:/bin"};
-  spec.uid = ::getuid();
-  spec.gid = ::getgid();
-  spec.stderr_to_stdout = true;
-  std::string out;
-  std::thread host([&] {
-    protocol::FrameReader reader;
-    int ends = 0;
-    while (ends < 3) {
-      auto frame = reader.next();
-      if (!frame) {
-        char buf[4096];
-        ssize_t n = ::read(host_.get(), buf, sizeof buf);
-        if (n <= 0) return;
-        reader.feed(std::string_view(buf, static_cast<size_t>(n)));
-        continue;
-      }
-      if (frame->type == FrameType::kData) out += frame->payload;
-      if (frame->type == FrameType::kExit || frame->type == FrameType::kEof) ++ends;
-    }
-  });
-  FrameChannel channel(port_.get());
-  Child child = spawn_command(spec);
-  relay(channel, child, sigchld_.get());
-  host.join();
-  EXPECT_EQ(out, "one\ntwo\nthree\n");
+  spec.stderr_to_stdout = true;  // the caller's 2>&1: one pipe, their order kept
+  Seen s = run(spec);
+  EXPECT_EQ(s.out, "one\ntwo\nthree\n");
+  EXPECT_EQ(s.err, "");
+}
+
+TEST_F(GuestRelay, ClosedFdsStayClosed) {
+  RunSpec spec;
+  spec.argv = {"sh", "-c", "echo out || echo failed >&2"};
+  spec.closed_fds = {1};
+  Seen s = run(spec);
+  EXPECT_EQ(s.out, "");
+  EXPECT_NE(s.err.find("failed"), std::string::npos) << s.err;
 }
 
 }  // namespace

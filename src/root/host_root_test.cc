@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "util/error.h"
+#include "util/paths.h"
 #include "util/testing.h"
 
 namespace execvm {
@@ -11,16 +12,9 @@ namespace {
 
 using testing::TempDir;
 
-std::string real(const std::string& path) {
-  char* r = ::realpath(path.c_str(), nullptr);
-  std::string out = r ? r : "";
-  free(r);
-  return out;
-}
-
 TEST(HostRoot, WorkTreeIsTheGitRootOrTheDirectoryItself) {
   TempDir t;
-  std::string repo = real(t.mkdir("repo"));
+  std::string repo = canonical_path(t.mkdir("repo"));
   t.mkdir("repo/.git");
   t.mkdir("repo/a");
   t.mkdir("repo/a/b");
@@ -30,7 +24,7 @@ TEST(HostRoot, WorkTreeIsTheGitRootOrTheDirectoryItself) {
   t.mkdir("repo/a/sub");
   t.write("repo/a/sub/.git", "gitdir: ../../.git/modules/sub\n");
   EXPECT_EQ(find_work_tree(repo + "/a/sub"), repo + "/a/sub");
-  std::string plain = real(t.mkdir("plain"));
+  std::string plain = canonical_path(t.mkdir("plain"));
   EXPECT_EQ(find_work_tree(plain), plain);
 }
 
@@ -55,10 +49,10 @@ std::vector<Volume> volumes(const std::vector<std::string>& texts, const std::st
 
 TEST(HostRoot, Volumes) {
   TempDir t;
-  std::string data = real(t.mkdir("data"));
+  std::string data = canonical_path(t.mkdir("data"));
   Share s = parse_share(data + ":/in:ro", "/");
   EXPECT_EQ(s, (Share{data, "/in", true, "-v"}));
-  s = parse_share("data", real(t.path()));
+  s = parse_share("data", canonical_path(t.path()));
   EXPECT_EQ(s, (Share{data, data, false, "-v"}));
   EXPECT_EQ(parse_share(data + ":rw", "/"), (Share{data, data, false, "-v"}));
   EXPECT_EQ(parse_share(data + ":/in/", "/").guest, "/in");
@@ -78,7 +72,7 @@ TEST(HostRoot, Volumes) {
 
 TEST(HostRoot, PlanSharesTheWorkTreeTheProgramAndTmpdir) {
   TempDir t;
-  std::string top = real(t.path());
+  std::string top = canonical_path(t.path());
   t.mkdir("repo");
   t.mkdir("repo/.git");
   t.mkdir("repo/pkg");
@@ -110,7 +104,7 @@ TEST(HostRoot, PlanSharesTheWorkTreeTheProgramAndTmpdir) {
 
 TEST(HostRoot, VolumesReplaceAutomaticSharesAndParentsComeFirst) {
   TempDir t;
-  std::string top = real(t.path());
+  std::string top = canonical_path(t.path());
   t.mkdir("repo");
   t.mkdir("repo/.git");
   t.mkdir("repo/data");

@@ -15,12 +15,15 @@ namespace {
 constexpr const char* kSystemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 }
 
-std::string cache_root() {
-  if (const char* xdg = getenv("XDG_CACHE_HOME"); xdg && *xdg == '/')
-    return std::string(xdg) + "/execvm";
+std::string xdg_directory(const char* variable, const char* under_home) {
+  if (const char* xdg = getenv(variable); xdg && *xdg == '/') return std::string(xdg) + "/execvm";
   const char* home = getenv("HOME");
   if (!home || !*home) home = "/root";
-  return std::string(home) + "/.cache/execvm";
+  return std::string(home) + "/" + under_home + "/execvm";
+}
+
+std::string cache_root() {
+  return xdg_directory("XDG_CACHE_HOME", ".cache");
 }
 
 std::string current_directory() {

@@ -9,6 +9,10 @@
 
 namespace execvm {
 
+// $VARIABLE/execvm when VARIABLE (an XDG base directory) is set to an absolute path, else
+// $HOME/UNDER_HOME/execvm: xdg_directory("XDG_DATA_HOME", ".local/share"). Not created here.
+std::string xdg_directory(const char* variable, const char* under_home);
+
 // $XDG_CACHE_HOME/execvm, else $HOME/.cache/execvm (not created here).
 std::string cache_root();
 
