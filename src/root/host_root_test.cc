@@ -5,6 +5,7 @@
 
 #include "util/error.h"
 #include "util/paths.h"
+#include "util/sys.h"
 #include "util/testing.h"
 
 namespace execvm {
@@ -124,6 +125,59 @@ TEST(HostRoot, VolumesReplaceAutomaticSharesAndParentsComeFirst) {
   ASSERT_EQ(shares.size(), 2u);
   EXPECT_EQ(shares[0], (Share{top + "/other", "/d", false, "-v"}));
   EXPECT_EQ(shares[1].reason, "work tree");
+}
+
+}  // namespace
+}  // namespace execvm
+
+namespace execvm {
+namespace {
+
+TEST(HostRoot, AProgramDirectlyInTmpIsSharedAloneFromTheRoot) {
+  std::string program = "/tmp/execvm-unit-prog-" + std::to_string(::getpid());
+  write_file(program, "#!/bin/sh\n", 0755);
+  ShareRequest r;
+  r.cwd = "/";
+  r.program = program;
+  std::vector<Share> shares = plan_shares(r);
+  ASSERT_EQ(shares.size(), 1u);
+  EXPECT_EQ(shares[0], (Share{program, program, true, "program", true}));
+  // Found through a PATH entry that is /tmp: the same.
+  r.program = base_name(program);
+  r.path = "/nonexistent:/tmp";
+  EXPECT_EQ(plan_shares(r), shares);
+  ::unlink(program.c_str());
+}
+
+TEST(HostRoot, NinePServesEachShareOverADeviceOfItsOwn) {
+  TempDir t;
+  std::string top = canonical_path(t.path());
+  t.mkdir("repo");
+  t.mkdir("repo/.git");
+  ShareRequest r;
+  r.cwd = top + "/repo";
+  r.program = "true";
+  HostRoot root(r, ShareFs::k9p);
+  EXPECT_EQ(root.kind(), "9p");
+  RootDevices devices = root.prepare();
+  EXPECT_GE(devices.initramfs, 0);
+  EXPECT_EQ(devices.fds, std::vector<int>{devices.initramfs});
+  EXPECT_FALSE(devices.shared_memory);
+  std::string args;
+  for (const auto& a : devices.qemu_args) args += a + " ";
+  EXPECT_NE(args.find("local,id=root,path=/,security_model=none,multidevs=remap,readonly=on"),
+            std::string::npos)
+      << args;
+  EXPECT_NE(args.find("path=" + top + "/repo,"), std::string::npos) << args;
+  GuestMounts m = root.mounts();
+  EXPECT_EQ(m.root.fstype, "9p");
+  EXPECT_TRUE(m.root.readonly);
+  ASSERT_EQ(m.mounts.size(), 1u);
+  EXPECT_EQ(m.mounts[0].source, "share0");
+  EXPECT_EQ(m.mounts[0].target, top + "/repo");
+  EXPECT_FALSE(m.mounts[0].readonly);
+  root.vm_started();
+  EXPECT_EQ(root.diagnostics(), "");
 }
 
 }  // namespace
