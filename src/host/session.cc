@@ -63,6 +63,50 @@ std::unique_ptr<Root> make_root(const RunOptions& options, const RunSpec& spec) 
       options.share_fs);
 }
 
+// QEMU's configuration for a run of OPTIONS with KERNEL, ACCEL and the root's DEVICES.
+VmConfig vm_config(const RunOptions& options, const std::string& qemu, const Kernel& kernel,
+                   const AccelChoice& accel, const RootDevices& devices) {
+  VmConfig config;
+  config.qemu = qemu;
+  config.accel = accel.accel;
+  config.kernel = kernel.path;
+  config.kernel_acpi = kernel.acpi;
+  config.initrd = "/proc/self/fd/" + std::to_string(devices.initramfs);
+  config.cpus = options.cpus;
+  config.memory_mib = options.memory_mib;
+  if (accel.accel == Accel::kTcg) config.tsc_khz = host_tsc_khz(cache_root());
+  config.verbose_console = options.console;
+  config.shared_memory = devices.shared_memory;
+  config.devices = devices.qemu_args;
+  return config;
+}
+
+RelayOptions relay_options(const RunOptions& options, const AccelChoice& accel) {
+  RelayOptions relay;
+  relay.boot_timeout =
+      options.boot_timeout.value_or(accel.accel == Accel::kKvm ? kBootTimeoutKvm : kBootTimeoutTcg);
+  relay.timeout = options.timeout;
+  relay.console_to_stderr = options.console;
+  return relay;
+}
+
+// What the report needs to know of the run besides how it ended.
+ReportContext report_context(const RunOptions& options, const RelayOptions& relay,
+                             const AccelChoice& accel, const Root& root) {
+  ReportContext context;
+  context.boot_timeout = relay.boot_timeout;
+  context.timeout = options.timeout;
+  context.accel = accel.accel;
+  context.cpus = options.cpus;
+  context.host_cpus = usable_cpus();
+  context.memory_mib = options.memory_mib;
+  context.file_server = root.diagnostics();
+  context.console_shown = options.console;
+  const char* debug = getenv("EXECVM_DEBUG");
+  context.whole_console = debug && std::string(debug) == "1";
+  return context;
+}
+
 void print_stats(const RelayResult& result, const AccelChoice& accel, const Root& root,
                  const Vm& vm, int exit_code) {
   char line[256];
@@ -88,28 +132,10 @@ int run_session(const RunOptions& options, const Caller& caller) {
   GuestMounts mounts = root->mounts();
   spec.root = mounts.root;
   spec.mounts = mounts.mounts;
-
-  VmConfig config;
-  config.qemu = qemu;
-  config.accel = accel.accel;
-  config.kernel = kernel.path;
-  config.kernel_acpi = kernel.acpi;
-  config.initrd = "/proc/self/fd/" + std::to_string(devices.initramfs);
-  config.cpus = options.cpus;
-  config.memory_mib = options.memory_mib;
-  if (accel.accel == Accel::kTcg) config.tsc_khz = host_tsc_khz(cache_root());
-  config.verbose_console = options.console;
-  config.shared_memory = devices.shared_memory;
-  config.devices = devices.qemu_args;
-
-  RelayOptions relay_options;
-  relay_options.boot_timeout =
-      options.boot_timeout.value_or(accel.accel == Accel::kKvm ? kBootTimeoutKvm : kBootTimeoutTcg);
-  relay_options.timeout = options.timeout;
-  relay_options.console_to_stderr = options.console;
+  RelayOptions relaying = relay_options(options, accel);
 
   RunSignals signals(caller.ignored_signals);
-  Vm vm(config, devices.fds);
+  Vm vm(vm_config(options, qemu, kernel, accel, devices), devices.fds);
   root->vm_started();
   RelayResult result;
   {
@@ -117,21 +143,10 @@ int run_session(const RunOptions& options, const Caller& caller) {
     if (spec.tty) terminal.emplace(STDIN_FILENO);
     RelayIo io{STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, signals.fd(),
                terminal ? &*terminal : nullptr};
-    result = relay(vm, spec_to_json(spec), io, relay_options);
+    result = relay(vm, spec_to_json(spec), io, relaying);
   }
 
-  ReportContext context;
-  context.boot_timeout = relay_options.boot_timeout;
-  context.timeout = options.timeout;
-  context.accel = accel.accel;
-  context.cpus = options.cpus;
-  context.host_cpus = usable_cpus();
-  context.memory_mib = options.memory_mib;
-  context.file_server = root->diagnostics();
-  context.console_shown = options.console;
-  const char* debug = getenv("EXECVM_DEBUG");
-  context.whole_console = debug && std::string(debug) == "1";
-  Report report = report_run(result, context);
+  Report report = report_run(result, report_context(options, relaying, accel, *root));
   write_all(STDERR_FILENO, report.text);
   if (options.stats) print_stats(result, accel, *root, vm, report.exit_code);
   return report.exit_code;
