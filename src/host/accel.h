@@ -13,10 +13,10 @@ const char* accel_name(Accel accel);
 
 // What the host says about KVM, read by probe_accel() and kept separate so the choice is testable.
 struct AccelFacts {
-  bool device_exists = false;       // /dev/kvm is there
-  bool device_usable = false;       // opened read-write and answered KVM_GET_API_VERSION 12
-  std::string device_error;         // why not, when it is there but not usable
-  std::string vendor_module;        // "kvm_intel", "kvm_amd", "kvm_pvm" or "" (from /sys/module)
+  bool device_exists = false;  // /dev/kvm is there
+  bool device_usable = false;  // opened read-write and answered KVM_GET_API_VERSION 12
+  std::string device_error;    // why not, when it is there but not usable
+  std::string vendor_module;   // "kvm_intel", "kvm_amd", "kvm_pvm" or "" (from /sys/module)
 };
 
 AccelFacts probe_accel();

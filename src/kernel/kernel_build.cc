@@ -24,13 +24,13 @@
 #include "kernel/build_process.h"
 #include "kernel/kernel.h"
 #include "kernel/recipe.h"
-#include "util/temp_tree.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/paths.h"
 #include "util/process.h"
 #include "util/strings.h"
 #include "util/sys.h"
+#include "util/temp_tree.h"
 
 namespace execvm {
 

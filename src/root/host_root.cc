@@ -92,8 +92,8 @@ std::vector<Share> plan_shares(const ShareRequest& request) {
     std::string dir = canonical_path(parent_directory(*program));
     if (dir == "/tmp" && !file.empty()) {
       // Directly in the guest's own /tmp: the file alone, as the guest names it.
-      automatic.push_back({file, "/tmp/" + program->substr(program->rfind('/') + 1), true,
-                           "program", true});
+      automatic.push_back(
+          {file, "/tmp/" + program->substr(program->rfind('/') + 1), true, "program", true});
     } else {
       // Under /tmp, the whole of the tool's directory there: go test's work directory holds
       // the test binary in one of its subdirectories.
@@ -114,9 +114,9 @@ std::vector<Share> plan_shares(const ShareRequest& request) {
   for (const auto& a : automatic) {
     bool covered = false;
     for (const auto& other : automatic)
-      covered = covered ||
-                (&other != &a && is_within(a.host, other.host) &&
-                 (a.host != other.host || &other < &a) && (!other.from_root || a.from_root));
+      covered =
+          covered || (&other != &a && is_within(a.host, other.host) &&
+                      (a.host != other.host || &other < &a) && (!other.from_root || a.from_root));
     for (const auto& v : shares) covered = covered || v.guest == a.guest;
     if (!covered) shares.push_back(a);
   }
@@ -221,7 +221,8 @@ RootDevices HostRoot::nine_p_devices() const {
   };
   add("root", "/", true);
   for (size_t i = 0; i < shares_.size(); ++i)
-    if (!shares_[i].from_root) add("share" + std::to_string(i), shares_[i].host, shares_[i].readonly);
+    if (!shares_[i].from_root)
+      add("share" + std::to_string(i), shares_[i].host, shares_[i].readonly);
   return devices;
 }
 

@@ -28,10 +28,10 @@ struct Share {
 };
 
 struct ShareRequest {
-  std::string cwd;              // the command's working directory
-  std::string program;          // argv[0] as given
-  std::string tmpdir;           // TMPDIR in the command's environment, may be empty
-  std::vector<Volume> volumes;  // -v HOST[:GUEST][:ro|:rw], in order
+  std::string cwd;                     // the command's working directory
+  std::string program;                 // argv[0] as given
+  std::string tmpdir;                  // TMPDIR in the command's environment, may be empty
+  std::vector<Volume> volumes;         // -v HOST[:GUEST][:ro|:rw], in order
   std::string path = "/bin:/usr/bin";  // the command's PATH, where a PROGRAM without a slash is
 };
 
