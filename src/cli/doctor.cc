@@ -212,7 +212,7 @@ int doctor_report(ParsedRun& parsed, const Caller& caller, bool boot) {
     try {
       // The run's own spec: its directory, its program and its TMPDIR decide the shares.
       RunSpec spec = make_run_spec(o, caller);
-      HostRoot root({spec.cwd, spec.argv[0], env_value(spec.env, "TMPDIR"), o.volumes}, o.share_fs);
+      HostRoot root(share_request(spec, o.volumes), o.share_fs);
       const ShareFsChoice& fs = root.share_fs();
       report.ok("host files", std::string("over ") + share_fs_name(fs.fs) + " (" + fs.why + ")");
       for (const auto& share : root.shares())

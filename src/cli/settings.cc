@@ -63,9 +63,7 @@ Shown yes_no(bool on) {
 // A path as given, made absolute against the value's base (lexically, as written).
 std::string path(const SettingValue& v) {
   if (v.text.empty()) refuse(v, "no path", "give a path");
-  std::string out = (std::filesystem::path(v.base) / v.text).lexically_normal().string();
-  if (out.size() > 1 && out.back() == '/') out.pop_back();
-  return out;
+  return lexical_absolute(v.base, v.text);
 }
 
 uint64_t mebibytes(const SettingValue& v, uint64_t min) {
@@ -263,11 +261,6 @@ std::filesystem::path resolved(const std::string& path) {
   return ec ? std::filesystem::path(path) : out;
 }
 
-bool is_within(const std::filesystem::path& path, const std::filesystem::path& dir) {
-  std::filesystem::path relative = path.lexically_relative(dir);
-  return !relative.empty() && *relative.begin() != "..";
-}
-
 }  // namespace
 
 const std::vector<Setting>& run_settings() {
@@ -325,7 +318,8 @@ ProjectSettings read_project_settings(const std::string& path) {
   p.work_tree = tree.string();
   if (p.options.sudo) p.beyond.push_back("sudo = true");
   for (const Volume& v : p.options.volumes)
-    if (!is_within(resolved(v.host), tree)) p.beyond.push_back("volume " + shell_quote(v.text));
+    if (!is_within(resolved(v.host).string(), tree.string()))
+      p.beyond.push_back("volume " + shell_quote(v.text));
   return p;
 }
 

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <utility>
 
 #include "util/error.h"
@@ -231,10 +230,8 @@ std::string read_project_text(const std::string& path) {
 
 ProjectFile read_project_file(const std::string& path, const std::vector<FileKey>& keys) {
   ProjectFile file;
-  file.path = std::filesystem::path(path).is_absolute()
-                  ? path
-                  : (std::filesystem::path(current_directory()) / path).lexically_normal().string();
-  file.dir = std::filesystem::path(file.path).parent_path().string();
+  file.path = path.starts_with('/') ? path : lexical_absolute(current_directory(), path);
+  file.dir = parent_directory(file.path);
   Reader(file, keys).read();
   return file;
 }

@@ -1,9 +1,9 @@
 #include "config/volume.h"
 
-#include <filesystem>
 #include <vector>
 
 #include "util/error.h"
+#include "util/paths.h"
 #include "util/strings.h"
 
 namespace execvm {
@@ -11,14 +11,6 @@ namespace execvm {
 namespace {
 
 constexpr const char* kForm = "the form is -v HOST[:GUEST][:ro|:rw]";
-
-// PATH under BASE unless absolute, with "." and ".." resolved lexically (a volume names the
-// path as written, not where its symlinks lead) and no trailing slash.
-std::string normalize(const std::string& base, const std::string& path) {
-  std::string out = (std::filesystem::path(base) / path).lexically_normal().string();
-  if (out.size() > 1 && out.back() == '/') out.pop_back();
-  return out;
-}
 
 }  // namespace
 
@@ -46,11 +38,11 @@ Volume parse_volume(std::string_view text, const std::string& base, const std::s
     throw bad(shell_quote(parts.back()) + " is neither ro nor rw");
   }
   if (parts[0].empty()) throw bad("no host directory");
-  v.host = normalize(base, parts[0]);
+  v.host = lexical_absolute(base, parts[0]);
   if (parts.size() == 2) {
     if (parts[1].empty() || parts[1].front() != '/')
       throw bad("the guest path " + shell_quote(parts[1]) + " is not absolute");
-    v.guest = normalize("/", parts[1]);
+    v.guest = lexical_absolute("/", parts[1]);
   }
   check_guest_path(v.guest.empty() ? v.host : v.guest, name);
   return v;

@@ -12,7 +12,7 @@ std::vector<std::string> exec_candidates(const std::string& name,
   if (name.empty()) return {};
   if (name.find('/') != std::string::npos) return {name};
   std::vector<std::string> out;
-  for (const auto& dir : split(path_value.value_or("/bin:/usr/bin"), ':'))
+  for (const auto& dir : split(path_value.value_or(kDefaultPath), ':'))
     out.push_back((dir.empty() ? "." : dir) + "/" + name);
   return out;
 }
@@ -40,10 +40,7 @@ ExecChoice choose_exec_failure(const std::vector<int>& errors) {
 ExecPlan plan_exec(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
   ExecPlan plan;
   plan.name = argv[0];
-  std::optional<std::string> path;
-  for (const auto& e : env)
-    if (e.starts_with("PATH=")) path = e.substr(5);
-  plan.candidates = exec_candidates(plan.name, path);
+  plan.candidates = exec_candidates(plan.name, command_path(env));
   for (const auto& a : argv) plan.argv.push_back(const_cast<char*>(a.c_str()));
   plan.argv.push_back(nullptr);
   for (const auto& e : env) plan.envp.push_back(const_cast<char*>(e.c_str()));

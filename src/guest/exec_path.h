@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "spec/run_spec.h"
 #include "util/error.h"
 #include "util/exec_failure.h"
 
@@ -14,7 +15,7 @@ namespace execvm::guest {
 
 // The paths execvp tries for NAME, in order: none for "" (execvp fails with ENOENT at once); NAME
 // itself when it has a slash; else DIR/NAME for each entry of PATH, "." for an empty one.
-// PATH_VALUE nullopt: PATH is unset, and glibc searches "/bin:/usr/bin".
+// PATH_VALUE nullopt: PATH is unset, and glibc searches kDefaultPath.
 std::vector<std::string> exec_candidates(const std::string& name,
                                          const std::optional<std::string>& path_value);
 

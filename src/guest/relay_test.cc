@@ -160,15 +160,19 @@ TEST_F(GuestRelay, StdinFlowsAsTheGuestGrantsIt) {
 }
 
 TEST_F(GuestRelay, SignalsReachTheCommandsProcessGroup) {
-  // The shell waits for sleep; a signal to the group ends both at once (as Ctrl-C would).
-  bool signalled = false;
-  Seen s =
-      run({"sh", "-c", "echo ready; sleep 30; echo after"}, [&](GuestRelay& g, const Frame& f) {
-        if (f.type == FrameType::kData && !signalled) {
-          signalled = true;
-          g.send(FrameType::kSignal, 0, protocol::encode_u32(SIGINT));
-        }
-      });
+  // The shell waits for its child, cat; a signal to the group ends both at once (as Ctrl-C
+  // would). The signal goes once cat has echoed its input: then it surely runs (a shell that
+  // forks with vfork could otherwise take the signal in the child's place, before its exec).
+  bool typed = false, signalled = false;
+  Seen s = run({"sh", "-c", "cat; echo after"}, [&](GuestRelay& g, const Frame& f) {
+    if (f.type == FrameType::kCredit && !typed) {
+      typed = true;
+      g.send(FrameType::kData, protocol::kStdin, "ready\n");
+    } else if (f.type == FrameType::kData && !signalled) {
+      signalled = true;
+      g.send(FrameType::kSignal, 0, protocol::encode_u32(SIGINT));
+    }
+  });
   EXPECT_EQ(s.out, "ready\n");
   ASSERT_TRUE(s.exit);
   EXPECT_EQ(*s.exit, (protocol::ExitStatus{true, SIGINT}));

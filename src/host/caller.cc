@@ -126,18 +126,6 @@ Caller read_caller(const std::vector<int>& closed_fds) {
   return c;
 }
 
-std::string env_value(const std::vector<std::string>& env, const std::string& name) {
-  for (const auto& e : env)
-    if (e.compare(0, name.size() + 1, name + "=") == 0) return e.substr(name.size() + 1);
-  return "";
-}
-
-std::string command_path(const std::vector<std::string>& env) {
-  for (const auto& e : env)
-    if (starts_with(e, "PATH=")) return e.substr(5);
-  return "/bin:/usr/bin";  // glibc's, for execvp without PATH
-}
-
 RunSpec make_run_spec(const RunOptions& options, const Caller& caller) {
   RunSpec spec;
   spec.argv = options.command;

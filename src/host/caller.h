@@ -39,11 +39,4 @@ Caller read_caller(const std::vector<int>& closed_fds);
 // environment beyond what exec takes (126, "Argument list too long").
 RunSpec make_run_spec(const RunOptions& options, const Caller& caller);
 
-// The value of NAME in ENV ("NAME=value" entries), or "" when it is not set.
-std::string env_value(const std::vector<std::string>& env, const std::string& name);
-
-// The PATH a command with environment ENV is looked up in: its own, or glibc's default when it
-// has none.
-std::string command_path(const std::vector<std::string>& env);
-
 }  // namespace execvm

@@ -159,6 +159,8 @@ class Relay {
     } else if (fd == run_timer_.get()) {
       drain_event(fd);
       fail(RelayResult::End::kTimeout);
+    } else if (fd == stdin_.event_fd()) {
+      stdin_ready_ = true;  // taken (and the eventfd drained) in send_stdin()
     } else if (fd == stdout_.event_fd() || fd == stderr_.event_fd()) {
       drain_event(fd);
       for (auto [pump, stream] :
@@ -170,7 +172,6 @@ class Relay {
         }
       }
     }
-    // The stdin pump's eventfd is drained by take() in send_stdin().
   }
 
   // ---- the channel
@@ -285,16 +286,19 @@ class Relay {
 
   void send_stdin() {
     if (!in_session() || stdin_done_ || !channel_open_) return;
-    std::string data = stdin_.take();
-    taken_ += data.size();
-    for (size_t at = 0; at < data.size(); at += kStdinChunk)
-      channel_.queue(FrameType::kData, protocol::kStdin,
-                     std::string_view(data).substr(at, kStdinChunk));
-    credit_.sent(data.size());
-    if (stdin_.finished()) {
-      stdin_done_ = true;
-      channel_.queue(FrameType::kEof, protocol::kStdin, {});
-      return;
+    if (stdin_ready_) {
+      stdin_ready_ = false;
+      std::string data = stdin_.take();
+      taken_ += data.size();
+      for (size_t at = 0; at < data.size(); at += kStdinChunk)
+        channel_.queue(FrameType::kData, protocol::kStdin,
+                       std::string_view(data).substr(at, kStdinChunk));
+      credit_.sent(data.size());
+      if (stdin_.finished()) {
+        stdin_done_ = true;
+        channel_.queue(FrameType::kEof, protocol::kStdin, {});
+        return;
+      }
     }
     // Ask the pump for what the guest has room for and was not asked yet.
     uint64_t outstanding = asked_ - taken_;
@@ -440,6 +444,7 @@ class Relay {
 
   StdinCredit credit_;
   uint64_t asked_ = 0, taken_ = 0;  // of the stdin pump
+  bool stdin_ready_ = false;        // the stdin pump has read something, or the input ended
   bool stdin_done_ = false;
   bool output_ended_[3] = {false, false, false};
   bool close_sent_[3] = {false, false, false};

@@ -53,14 +53,12 @@ std::string find_qemu(const RunOptions& options) {
 
 // The root OPTIONS ask for; it checks the command (bare) or the volumes (host) at once.
 std::unique_ptr<Root> make_root(const RunOptions& options, const RunSpec& spec) {
-  std::string path = command_path(spec.env);
   if (options.bare) {
-    return std::make_unique<BareRoot>(BareRootRequest{
-        spec.argv[0], path, spec.cwd, split_library_path(env_value(spec.env, "LD_LIBRARY_PATH"))});
+    return std::make_unique<BareRoot>(
+        BareRootRequest{spec.argv[0], command_path(spec.env), spec.cwd,
+                        split_library_path(env_value(spec.env, "LD_LIBRARY_PATH"))});
   }
-  return std::make_unique<HostRoot>(
-      ShareRequest{spec.cwd, spec.argv[0], env_value(spec.env, "TMPDIR"), options.volumes, path},
-      options.share_fs);
+  return std::make_unique<HostRoot>(share_request(spec, options.volumes), options.share_fs);
 }
 
 // QEMU's configuration for a run of OPTIONS with KERNEL, ACCEL and the root's DEVICES.

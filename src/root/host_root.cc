@@ -18,15 +18,7 @@
 
 namespace execvm {
 
-namespace {
-
-// Whether PATH is DIR or inside it (both canonical).
-bool is_within(const std::string& path, const std::string& dir) {
-  if (dir == "/") return true;
-  return path == dir || (starts_with(path, dir) && path[dir.size()] == '/');
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string find_work_tree(const std::string& dir) {
   for (std::string d = dir;; d = parent_directory(d)) {
@@ -62,6 +54,10 @@ Share volume_share(const Volume& volume) {
   share.guest = volume.guest.empty() ? share.host : volume.guest;
   check_guest_path(share.guest, label);
   return share;
+}
+
+ShareRequest share_request(const RunSpec& spec, const std::vector<Volume>& volumes) {
+  return {spec.cwd, spec.argv[0], env_value(spec.env, "TMPDIR"), volumes, command_path(spec.env)};
 }
 
 std::vector<Share> plan_shares(const ShareRequest& request) {

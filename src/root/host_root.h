@@ -11,6 +11,7 @@
 #include "root/root.h"
 #include "root/share_fs.h"
 #include "root/virtiofsd.h"
+#include "spec/run_spec.h"
 #include "util/fd.h"
 
 namespace execvm {
@@ -28,12 +29,15 @@ struct Share {
 };
 
 struct ShareRequest {
-  std::string cwd;                     // the command's working directory
-  std::string program;                 // argv[0] as given
-  std::string tmpdir;                  // TMPDIR in the command's environment, may be empty
-  std::vector<Volume> volumes;         // -v HOST[:GUEST][:ro|:rw], in order
-  std::string path = "/bin:/usr/bin";  // the command's PATH, where a PROGRAM without a slash is
+  std::string cwd;                  // the command's working directory
+  std::string program;              // argv[0] as given
+  std::string tmpdir;               // TMPDIR in the command's environment, may be empty
+  std::vector<Volume> volumes;      // -v HOST[:GUEST][:ro|:rw], in order
+  std::string path = kDefaultPath;  // the command's PATH, where a PROGRAM without a slash is
 };
+
+// The request of running SPEC's command (its directory, program, TMPDIR and PATH) with VOLUMES.
+ShareRequest share_request(const RunSpec& spec, const std::vector<Volume>& volumes);
 
 // The git work tree containing DIR (the nearest directory with a .git entry), or DIR itself
 // when it is in none. DIR must be absolute.

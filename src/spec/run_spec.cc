@@ -74,6 +74,19 @@ MountSpec mount_from_json(const json& m, const std::string& field) {
 
 }  // namespace
 
+std::string env_value(const std::vector<std::string>& env, std::string_view name) {
+  for (const auto& e : env)
+    if (e.size() > name.size() && e[name.size()] == '=' && e.starts_with(name))
+      return e.substr(name.size() + 1);
+  return "";
+}
+
+std::string command_path(const std::vector<std::string>& env) {
+  for (const auto& e : env)
+    if (e.starts_with("PATH=")) return e.substr(5);
+  return kDefaultPath;
+}
+
 std::string spec_to_json(const RunSpec& spec) {
   json mounts = json::array();
   for (const auto& m : spec.mounts) mounts.push_back(mount_to_json(m));

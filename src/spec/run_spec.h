@@ -53,6 +53,17 @@ struct RunSpec {
   bool operator==(const RunSpec&) const = default;
 };
 
+// glibc's search path for execvp when PATH is not set at all.
+inline constexpr const char* kDefaultPath = "/bin:/usr/bin";
+
+// The value of NAME in ENV ("NAME=value" entries; the first one, as getenv(3) finds it), or ""
+// when it is not set.
+std::string env_value(const std::vector<std::string>& env, std::string_view name);
+
+// The PATH a command with environment ENV is looked up in, as execvp does: its own, or
+// kDefaultPath when it has none (an empty one is the current directory).
+std::string command_path(const std::vector<std::string>& env);
+
 class SpecError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

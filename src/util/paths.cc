@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 
 #include "util/error.h"
 #include "util/strings.h"
@@ -45,6 +46,17 @@ std::string base_name(const std::string& path) {
 std::string join_path(const std::string& dir, std::string_view name) {
   if (!dir.empty() && dir.back() == '/') return dir + std::string(name);
   return dir + "/" + std::string(name);
+}
+
+std::string lexical_absolute(const std::string& base, const std::string& path) {
+  std::string out = (std::filesystem::path(base) / path).lexically_normal().string();
+  if (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+bool is_within(const std::string& path, const std::string& dir) {
+  if (dir == "/") return true;
+  return path == dir || (starts_with(path, dir) && path[dir.size()] == '/');
 }
 
 bool is_regular_file(const std::string& path, uint64_t* size) {

@@ -26,6 +26,13 @@ std::string base_name(const std::string& path);
 // DIR + "/" + NAME, without doubling the slash of "/".
 std::string join_path(const std::string& dir, std::string_view name);
 
+// PATH made absolute against BASE when it is relative, "." and ".." resolved as written (not
+// through symlinks), without a trailing slash.
+std::string lexical_absolute(const std::string& base, const std::string& path);
+
+// Whether PATH is DIR or inside it (both absolute and normalized).
+bool is_within(const std::string& path, const std::string& dir);
+
 // Whether PATH (symlinks followed) is a regular file, and its size in *SIZE when it is.
 bool is_regular_file(const std::string& path, uint64_t* size = nullptr);
 // Whether PATH (symlinks followed) is a directory.
