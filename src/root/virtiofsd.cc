@@ -3,13 +3,9 @@
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <sched.h>
-#include <signal.h>
-#include <string.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
