@@ -29,6 +29,13 @@ enum class TtyMode { kAuto, kAlways, kNever };
 struct RunOptions {
   std::vector<std::string> command;  // COMMAND [ARG...], exactly as given
   bool bare = false;
+  // The image roots (issue "OCI images as VM roots"): at most one of these three.
+  std::string image;      // --image REF, as given (see image/reference.h)
+  std::string rootfs;     // --rootfs DIR (absolute): a host directory as the guest's root
+  std::string root_disk;  // --root-disk FILE (absolute): a disk image as the guest's root
+  bool root_disk_rw = false;  // --root-disk FILE:rw: written through, no overlay
+  // --entrypoint: replaces the image's Entrypoint ("" clears it); unset: the image's own.
+  std::optional<std::string> entrypoint;
   std::vector<Volume> volumes;  // -v HOST[:GUEST][:ro|:rw], in order
   ShareFs share_fs = ShareFs::kAuto;
   bool sudo = false;
@@ -48,6 +55,10 @@ struct RunOptions {
   // setting name ("cpus", "share-fs", ...; "volume V" and "env E" for each of those).
   std::map<std::string, std::string> origins;
   std::string project_file;  // the .execvm.toml read, if any
+
+  // The root is an image, a directory or a disk (not the host's own, not --bare): the command
+  // gets an image's environment rules and docker's isolation defaults.
+  bool image_root() const { return !image.empty() || !rootfs.empty() || !root_disk.empty(); }
 };
 
 struct Setting;  // cli/settings.h
