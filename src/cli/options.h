@@ -30,9 +30,9 @@ struct RunOptions {
   std::vector<std::string> command;  // COMMAND [ARG...], exactly as given
   bool bare = false;
   // The image roots (issue "OCI images as VM roots"): at most one of these three.
-  std::string image;      // --image REF, as given (see image/reference.h)
-  std::string rootfs;     // --rootfs DIR (absolute): a host directory as the guest's root
-  std::string root_disk;  // --root-disk FILE (absolute): a disk image as the guest's root
+  std::string image;          // --image REF, as given (see image/reference.h)
+  std::string rootfs;         // --rootfs DIR (absolute): a host directory as the guest's root
+  std::string root_disk;      // --root-disk FILE (absolute): a disk image as the guest's root
   bool root_disk_rw = false;  // --root-disk FILE:rw: written through, no overlay
   // --entrypoint: replaces the image's Entrypoint ("" clears it); unset: the image's own.
   std::optional<std::string> entrypoint;

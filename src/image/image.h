@@ -17,9 +17,9 @@ struct ImageConfig {
   std::vector<std::string> env;  // "NAME=value", in order
   std::optional<std::vector<std::string>> entrypoint;
   std::optional<std::vector<std::string>> cmd;
-  std::string working_dir;  // "" when unset
-  std::string user;         // "", "name", "uid", "uid:gid", "name:group"
-  std::string hostname;     // "" when unset (Docker's legacy config has it)
+  std::string working_dir;                 // "" when unset
+  std::string user;                        // "", "name", "uid", "uid:gid", "name:group"
+  std::string hostname;                    // "" when unset (Docker's legacy config has it)
   std::vector<std::string> exposed_ports;  // "80/tcp", for `image inspect`
   std::vector<std::pair<std::string, std::string>> labels;
   bool operator==(const ImageConfig&) const = default;
