@@ -14,6 +14,7 @@
 #include "guest/root.h"
 #include "guest/spawn.h"
 #include "guest/system.h"
+#include "guest/user.h"
 #include "protocol/frame.h"
 #include "spec/run_spec.h"
 #include "util/error.h"
@@ -62,10 +63,14 @@ void set_hostname(const std::string& name) {
     set_realtime(realtime_ns);
     set_hostname(spec.hostname);
     try {
+      take_user(spec);
       Child child = spawn_command(spec);
       relay(port->channel(), child, sigchld.get());
     } catch (const SpawnError& e) {
       port->channel().queue(FrameType::kError, protocol::encode_error({e.exit_code(), e.what()}));
+    } catch (const Error& e) {  // the user is not in the root's passwd file
+      port->channel().queue(FrameType::kError,
+                            protocol::encode_error({e.exit_code(), e.message()}));
     }
     port->finish();
   } catch (const std::exception& e) {

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 
+#include "guest/system.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/paths.h"
@@ -16,12 +17,15 @@ namespace execvm::guest {
 namespace {
 
 // Where the pieces are put together, in the initramfs (which stays behind, unreachable).
-constexpr const char* kLower = "/.execvm/lower";  // the shared root, as the host gives it
-constexpr const char* kLayer = "/.execvm/layer";  // tmpfs: the overlay's upper and work dirs
-constexpr const char* kRoot = "/.execvm/root";    // the overlay: the new /
+constexpr const char* kLower = "/.execvm/lower";   // the shared root, as the host gives it
+constexpr const char* kLayer = "/.execvm/layer";   // tmpfs: the overlay's upper and work dirs
+constexpr const char* kRoot = "/.execvm/root";     // the overlay: the new /
+constexpr std::string_view kDiskPrefix = "disk:";  // a source named by its disk's serial
 
 void mount_or_throw(const RootStep& s) {
-  if (::mount(s.source.c_str(), s.target.c_str(), s.fstype.empty() ? nullptr : s.fstype.c_str(),
+  std::string source = s.source;
+  if (source.starts_with(kDiskPrefix)) source = disk_by_serial(source.substr(kDiskPrefix.size()));
+  if (::mount(source.c_str(), s.target.c_str(), s.fstype.empty() ? nullptr : s.fstype.c_str(),
               s.flags, s.options.empty() ? nullptr : s.options.c_str()) < 0) {
     std::string what = s.flags & MS_MOVE      ? "--move"
                        : s.flags & MS_REMOUNT ? "remount"
@@ -87,18 +91,24 @@ std::vector<RootStep> plan_root(const RunSpec& spec) {
                      std::move(options), flags});
   };
   const std::string lower = kLower, layer = kLayer, root = kRoot;
-  for (const auto& dir : {lower, layer, root}) steps.push_back({Kind::kDirectory, dir});
-  // Read-only here too: the host enforces it, and the guest kernel then never tries to write.
-  // (Not for a root that the shares are bound from: a read-only superblock would make them
-  // read-only as well.)
-  bool binds = false;
-  for (const auto& m : spec.mounts) binds = binds || m.fstype == "bind";
-  mount(spec.root.source, lower, spec.root.fstype, binds ? 0 : MS_RDONLY, spec.root.options);
-  mount("execvm-layer", layer, "tmpfs", MS_NOATIME, "mode=0755");
-  steps.push_back({Kind::kDirectory, layer + "/upper"});
-  steps.push_back({Kind::kDirectory, layer + "/work"});
-  mount("execvm-root", root, "overlay", 0,
-        "lowerdir=" + lower + ",upperdir=" + layer + "/upper,workdir=" + layer + "/work");
+  if (!spec.root.readonly) {
+    // Written through: the root itself, with no overlay.
+    steps.push_back({Kind::kDirectory, root});
+    mount(spec.root.source, root, spec.root.fstype, 0, spec.root.options);
+  } else {
+    for (const auto& dir : {lower, layer, root}) steps.push_back({Kind::kDirectory, dir});
+    // Read-only here too: the host enforces it, and the guest kernel then never tries to write.
+    // (Not for a root that the shares are bound from: a read-only superblock would make them
+    // read-only as well.)
+    bool binds = false;
+    for (const auto& m : spec.mounts) binds = binds || m.fstype == "bind";
+    mount(spec.root.source, lower, spec.root.fstype, binds ? 0 : MS_RDONLY, spec.root.options);
+    mount("execvm-layer", layer, "tmpfs", MS_NOATIME, "mode=0755");
+    steps.push_back({Kind::kDirectory, layer + "/upper"});
+    steps.push_back({Kind::kDirectory, layer + "/work"});
+    mount("execvm-root", root, "overlay", 0,
+          "lowerdir=" + lower + ",upperdir=" + layer + "/upper,workdir=" + layer + "/work");
+  }
   // The guest's own filesystems, moved over from the initramfs with what is under them.
   for (const char* dir : {"/proc", "/sys", "/dev"}) {
     steps.push_back({Kind::kDirectory, root + dir});

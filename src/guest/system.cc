@@ -76,24 +76,34 @@ void set_realtime(int64_t realtime_ns) {
 
 namespace {
 
-// The device of the virtio-serial port named NAME, e.g. "vport0p1", or "" when none is there yet.
-std::string find_port(const std::string& name) {
-  auto is_named = [&](const std::string& port) {
-    Fd f(::open(("/sys/class/virtio-ports/" + port + "/name").c_str(), O_RDONLY | O_CLOEXEC));
-    char buf[256];
-    ssize_t n = f ? ::read(f.get(), buf, sizeof buf) : -1;
-    return n > 0 && trim(std::string_view(buf, static_cast<size_t>(n))) == name;
-  };
-  // execvm's VM has one virtio-serial device whose port 1 is the channel: try that first.
-  if (is_named("vport0p1")) return "vport0p1";
+// A sysfs attribute's value without its newline, or "" when it cannot be read.
+std::string attribute(const std::string& path) {
+  Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  char buf[256];
+  ssize_t n = f ? ::read(f.get(), buf, sizeof buf) : -1;
+  return n > 0 ? std::string(trim(std::string_view(buf, static_cast<size_t>(n)))) : "";
+}
+
+// The first entry of the sysfs directory DIR whose attribute DIR/ENTRY/NAME is VALUE, or "".
+std::string entry_with(const std::string& dir, const std::string& name, const std::string& value) {
   std::string found;
-  if (DIR* dir = ::opendir("/sys/class/virtio-ports")) {
-    while (struct dirent* e = ::readdir(dir)) {
-      if (e->d_name[0] != '.' && is_named(e->d_name)) found = e->d_name;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (struct dirent* e = ::readdir(d)) {
+      if (e->d_name[0] != '.' && attribute(dir + "/" + e->d_name + "/" + name) == value) {
+        found = e->d_name;
+        break;
+      }
     }
-    ::closedir(dir);
+    ::closedir(d);
   }
   return found;
+}
+
+// The device of the virtio-serial port named NAME, e.g. "vport0p1", or "" when none is there yet.
+std::string find_port(const std::string& name) {
+  // execvm's VM has one virtio-serial device whose port 1 is the channel: try that first.
+  if (attribute("/sys/class/virtio-ports/vport0p1/name") == name) return "vport0p1";
+  return entry_with("/sys/class/virtio-ports", "name", name);
 }
 
 }  // namespace
@@ -113,6 +123,16 @@ Fd open_port(const std::string& name, int timeout_ms) {
     ::usleep(1000);
   }
   throw Error("the virtio-serial port " + name + " did not appear");
+}
+
+std::string disk_by_serial(const std::string& serial) {
+  // virtio-blk devices are probed before PID 1 starts; a moment's wait covers a slow probe.
+  for (int waited = 0; waited < 2000; ++waited) {
+    std::string disk = entry_with("/sys/block", "serial", serial);
+    if (!disk.empty()) return "/dev/" + disk;
+    ::usleep(1000);
+  }
+  throw Error("no virtio disk has the serial " + serial);
 }
 
 void log_line(const std::string& line) {

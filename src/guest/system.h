@@ -27,6 +27,10 @@ void set_realtime(int64_t realtime_ns);
 // driver to announce it. Throws Error when it never appears.
 Fd open_port(const std::string& name, int timeout_ms);
 
+// The device node (/dev/vdX) of the virtio disk whose serial is SERIAL. Throws Error when no
+// disk has it.
+std::string disk_by_serial(const std::string& serial);
+
 // Logs one line on the console (the kernel's stdout for PID 1), prefixed "execvm-agent: ".
 void log_line(const std::string& line);
 

@@ -97,6 +97,7 @@ std::string spec_to_json(const RunSpec& spec) {
       {"uid", spec.uid},
       {"gid", spec.gid},
       {"groups", spec.groups},
+      {"user", bytes_to_json(spec.user)},
       {"umask", spec.umask},
       {"ignored_signals", spec.ignored_signals},
       {"tty", spec.tty},
@@ -133,6 +134,7 @@ RunSpec spec_from_json(std::string_view text) {
         spec.groups.push_back(g.get<uint32_t>());
       }
     }
+    if (j.contains("user")) spec.user = bytes_from_json(j["user"], "user");
     read_number(j, "umask", spec.umask);
     if (j.contains("ignored_signals")) {
       if (!j["ignored_signals"].is_array()) throw SpecError("ignored_signals: expected a list");

@@ -29,6 +29,10 @@ struct RunSpec {
   uint32_t uid = 0;
   uint32_t gid = 0;
   std::vector<uint32_t> groups;  // supplementary groups
+  // A user as `docker run -u` takes it ("name", "uid", "name:group", "uid:gid"), resolved by
+  // the guest in its root's /etc/passwd and /etc/group once it is in it; it then sets uid, gid
+  // and groups, and HOME when env has none. Empty: uid, gid and groups as they are.
+  std::string user;
   uint32_t umask = 022;
   std::vector<int>
       ignored_signals;      // ignored by the caller: ignored by the command too, as exec keeps them
@@ -44,8 +48,9 @@ struct RunSpec {
   uint16_t rows = 0, cols = 0;
   std::string hostname = "execvm";
   // The guest's /: ROOT mounted read-only as the lower layer of an overlay whose upper layer is
-  // a tmpfs, so the guest writes anywhere and none of it leaves the VM. An empty fstype keeps
-  // the initramfs as the root (the bare mode).
+  // a tmpfs, so the guest writes anywhere and none of it leaves the VM; or, when ROOT is not
+  // read-only, mounted writable as the root itself. An empty fstype keeps the initramfs as the
+  // root (the bare mode). A source "disk:SERIAL" is the virtio disk with that serial.
   MountSpec root;
   // Mounted over the root in order (parents before children), after the guest's own /proc,
   // /sys, /dev, /tmp and /run: the shares that write through to the host.

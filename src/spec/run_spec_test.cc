@@ -14,6 +14,7 @@ TEST(RunSpec, RoundTripsByteExact) {
   spec.uid = 1000;
   spec.gid = 1000;
   spec.groups = {4, 24, 1000};
+  spec.user = "nobody:users";
   spec.umask = 077;
   spec.ignored_signals = {1, 2};
   spec.tty = true;
