@@ -48,6 +48,7 @@ struct RunOptions {
   bool console = false;
   std::vector<std::string> env;  // -e NAME=VALUE or NAME (copied from the caller)
   std::string workdir;           // -w DIR (absolute), empty: the current directory
+  std::string user;              // -u USER[:GROUP], resolved in the guest; empty: the caller's
   TtyMode tty = TtyMode::kAuto;
   bool stats = false;
   std::string qemu;  // --qemu PATH (absolute), empty: qemu-system-x86_64 from PATH

@@ -126,21 +126,29 @@ Caller read_caller(const std::vector<int>& closed_fds) {
   return c;
 }
 
-RunSpec make_run_spec(const RunOptions& options, const Caller& caller) {
-  RunSpec spec;
-  spec.argv = options.command;
-  // The caller's environment with -e NAME=VALUE and -e NAME applied, in order.
-  spec.env = caller.env;
+namespace {
+
+// -e NAME=VALUE and -e NAME applied to ENV, in order. Like docker, -e NAME copies NAME from the
+// caller, and only when it is set.
+void apply_env_options(std::vector<std::string>& env, const RunOptions& options,
+                       const Caller& caller) {
   for (const auto& o : options.env) {
     if (o.find('=') != std::string::npos) {
-      set_env(spec.env, o);
+      set_env(env, o);
       continue;
     }
-    // Like docker: -e NAME copies NAME from the caller, and only when it is set.
     auto it = std::find_if(caller.env.begin(), caller.env.end(),
                            [&](const std::string& e) { return starts_with(e, o + "="); });
-    if (it != caller.env.end()) set_env(spec.env, *it);
+    if (it != caller.env.end()) set_env(env, *it);
   }
+}
+
+// The command, environment, directory and identity of the host-root and bare modes: the
+// caller's own.
+void as_the_caller(RunSpec& spec, const RunOptions& options, const Caller& caller) {
+  spec.argv = options.command;
+  spec.env = caller.env;
+  apply_env_options(spec.env, options, caller);
   // -w as the guest will see it: absolute, and through the host's symlinks where the host has
   // the directory (the guest may lack a symlink on the way, under its own /tmp say).
   spec.cwd = caller.cwd;
@@ -154,16 +162,62 @@ RunSpec make_run_spec(const RunOptions& options, const Caller& caller) {
   spec.gid = caller.gid;
   spec.groups = caller.groups;
   spec.umask = caller.umask;
+  if (options.sudo) become_root(spec, caller.user);
+  if (!options.user.empty()) spec.user = options.user;
+}
+
+// docker run's rules for an image's config: its Entrypoint and Cmd (COMMAND replaces Cmd,
+// --entrypoint replaces Entrypoint and drops Cmd), its Env with a default PATH, its WorkingDir
+// and User (-w and -u override; --sudo is -u 0), and none of the caller's environment.
+void as_the_image(RunSpec& spec, const RunOptions& options, const Caller& caller,
+                  const ImageConfig& image) {
+  std::vector<std::string> entrypoint = image.entrypoint.value_or(std::vector<std::string>{});
+  std::vector<std::string> cmd = image.cmd.value_or(std::vector<std::string>{});
+  if (options.entrypoint) {
+    entrypoint.clear();
+    if (!options.entrypoint->empty()) entrypoint.push_back(*options.entrypoint);
+    cmd.clear();
+  }
+  if (!options.command.empty()) cmd = options.command;
+  spec.argv = entrypoint;
+  spec.argv.insert(spec.argv.end(), cmd.begin(), cmd.end());
+  if (spec.argv.empty())
+    throw Error("no command: the image has neither an Entrypoint nor a Cmd",
+                "give the command after the options: execvm --image REF -- COMMAND [ARG...]");
+  if (!image.hostname.empty()) spec.hostname = image.hostname;
+  spec.env = image.env;
+  if (std::none_of(spec.env.begin(), spec.env.end(),
+                   [](const std::string& e) { return starts_with(e, "PATH="); }))
+    spec.env.push_back(std::string("PATH=") + kImageDefaultPath);
+  set_env(spec.env, "HOSTNAME=" + spec.hostname);
+  apply_env_options(spec.env, options, caller);
+  spec.cwd = !options.workdir.empty()      ? options.workdir
+             : image.working_dir.empty()   ? "/"
+             : image.working_dir[0] == '/' ? image.working_dir
+                                           : "/" + image.working_dir;
+  spec.user = !options.user.empty() ? options.user : options.sudo ? "0" : image.user;
+  if (spec.user.empty()) spec.user = "0";
+  spec.umask = 022;
+}
+
+}  // namespace
+
+RunSpec make_run_spec(const RunOptions& options, const Caller& caller, const ImageConfig* image) {
+  RunSpec spec;
+  if (image)
+    as_the_image(spec, options, caller, *image);
+  else
+    as_the_caller(spec, options, caller);
   spec.ignored_signals = caller.ignored_signals;
   bool terminal = caller.stdin_tty && caller.stdout_tty;
   spec.tty = options.tty == TtyMode::kAlways || (options.tty == TtyMode::kAuto && terminal);
   spec.stderr_tty = spec.tty && caller.stderr_tty;
+  if (image && spec.tty && env_value(spec.env, "TERM").empty()) set_env(spec.env, "TERM=xterm");
   spec.rows = caller.rows;
   spec.cols = caller.cols;
   spec.stderr_to_stdout = !spec.tty && caller.stderr_is_stdout;
   spec.closed_fds = caller.closed_fds;
   spec.stack_limit = caller.stack_limit;
-  if (options.sudo) become_root(spec, caller.user);
   check_exec_size(spec, caller.stack_limit);
   return spec;
 }

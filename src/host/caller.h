@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/options.h"
+#include "image/image.h"
 #include "spec/run_spec.h"
 
 namespace execvm {
@@ -34,9 +35,16 @@ std::vector<int> claim_standard_fds();
 // Reads this process's caller facts; CLOSED_FDS as claim_standard_fds() returned them.
 Caller read_caller(const std::vector<int>& closed_fds);
 
-// The RunSpec of running OPTIONS' command for CALLER (the root and mounts are the Root's).
-// Throws Error before anything starts where a local exec would fail the same way: argv and
-// environment beyond what exec takes (126, "Argument list too long").
-RunSpec make_run_spec(const RunOptions& options, const Caller& caller);
+// The PATH of an image that sets none (docker's).
+inline constexpr const char* kImageDefaultPath =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// The RunSpec of running OPTIONS' command for CALLER (the root and mounts are the Root's): as
+// the caller, with its environment, directory and identity; or, with IMAGE (the image, rootfs
+// and root-disk modes), by the image config's rules as docker run applies them. Throws Error
+// before anything starts where a local exec would fail the same way: argv and environment
+// beyond what exec takes (126, "Argument list too long"); and for an image without a command.
+RunSpec make_run_spec(const RunOptions& options, const Caller& caller,
+                      const ImageConfig* image = nullptr);
 
 }  // namespace execvm

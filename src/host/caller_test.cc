@@ -152,5 +152,94 @@ TEST(RunSpecFromOptions, CommandPath) {
   EXPECT_EQ(command_path({"HOME=/"}), "/bin:/usr/bin");
 }
 
+ImageConfig an_image() {
+  ImageConfig image;
+  image.env = {"PATH=/opt/bin:/bin", "MY_VAR=test_value"};
+  image.entrypoint = std::vector<std::string>{"/entry", "--flag"};
+  image.cmd = std::vector<std::string>{"serve", "--port=80"};
+  image.working_dir = "/app";
+  image.user = "app:staff";
+  return image;
+}
+
+TEST(RunSpecFromImage, EntrypointAndCmdAsDockerRunsThem) {
+  ImageConfig image = an_image();
+  EXPECT_EQ(make_run_spec(run({}), a_caller(), &image).argv,
+            (std::vector<std::string>{"/entry", "--flag", "serve", "--port=80"}));
+  // COMMAND replaces Cmd.
+  EXPECT_EQ(make_run_spec(run({"sh", "-c", "id"}), a_caller(), &image).argv,
+            (std::vector<std::string>{"/entry", "--flag", "sh", "-c", "id"}));
+  // --entrypoint replaces the Entrypoint and drops the Cmd; "" clears it.
+  RunOptions o = run({});
+  o.entrypoint = "/bin/sh";
+  EXPECT_EQ(make_run_spec(o, a_caller(), &image).argv, (std::vector<std::string>{"/bin/sh"}));
+  o = run({"ls", "/"});
+  o.entrypoint = "";
+  EXPECT_EQ(make_run_spec(o, a_caller(), &image).argv, (std::vector<std::string>{"ls", "/"}));
+}
+
+TEST(RunSpecFromImage, NoCommandAtAllIsAnError) {
+  ImageConfig image;
+  EXPECT_THROW(make_run_spec(run({}), a_caller(), &image), Error);
+  image.cmd = std::vector<std::string>{};
+  EXPECT_THROW(make_run_spec(run({}), a_caller(), &image), Error);
+  EXPECT_NO_THROW(make_run_spec(run({"true"}), a_caller(), &image));
+}
+
+TEST(RunSpecFromImage, TheImagesEnvironmentNotTheCallers) {
+  ImageConfig image = an_image();
+  RunOptions o = run({});
+  o.env = {"MY_VAR=override", "HOME", "UNSET_HERE", "NEW=1"};
+  RunSpec spec = make_run_spec(o, a_caller(), &image);
+  EXPECT_EQ(spec.env, (std::vector<std::string>{"PATH=/opt/bin:/bin", "HOSTNAME=execvm",
+                                                "MY_VAR=override", "HOME=/home/me", "NEW=1"}));
+  EXPECT_EQ(env_value(spec.env, "USER"), "");
+}
+
+TEST(RunSpecFromImage, ADefaultPathWhenTheImageHasNone) {
+  ImageConfig image;
+  image.cmd = std::vector<std::string>{"true"};
+  RunSpec spec = make_run_spec(run({}), a_caller(), &image);
+  EXPECT_EQ(env_value(spec.env, "PATH"), kImageDefaultPath);
+  image.env = {"PATH="};  // set, if empty: the image's choice
+  EXPECT_EQ(make_run_spec(run({}), a_caller(), &image).env[0], "PATH=");
+}
+
+TEST(RunSpecFromImage, WorkingDirAndUser) {
+  ImageConfig image = an_image();
+  RunSpec spec = make_run_spec(run({}), a_caller(), &image);
+  EXPECT_EQ(spec.cwd, "/app");
+  EXPECT_EQ(spec.user, "app:staff");
+  EXPECT_EQ(spec.uid, 0u);
+  EXPECT_EQ(spec.umask, 022u);
+  RunOptions o = run({});
+  o.workdir = "/src";
+  o.user = "1000:1000";
+  spec = make_run_spec(o, a_caller(), &image);
+  EXPECT_EQ(spec.cwd, "/src");
+  EXPECT_EQ(spec.user, "1000:1000");
+  o = run({});
+  o.sudo = true;
+  EXPECT_EQ(make_run_spec(o, a_caller(), &image).user, "0");
+  image.working_dir = "rel";
+  image.user = "";
+  spec = make_run_spec(run({}), a_caller(), &image);
+  EXPECT_EQ(spec.cwd, "/rel");
+  EXPECT_EQ(spec.user, "0");
+  image.working_dir = "";
+  EXPECT_EQ(make_run_spec(run({}), a_caller(), &image).cwd, "/");
+}
+
+TEST(RunSpecFromImage, HostnameAndTerm) {
+  ImageConfig image = an_image();
+  image.hostname = "box";
+  RunOptions o = run({});
+  o.tty = TtyMode::kAlways;
+  RunSpec spec = make_run_spec(o, a_caller(), &image);
+  EXPECT_EQ(spec.hostname, "box");
+  EXPECT_EQ(env_value(spec.env, "HOSTNAME"), "box");
+  EXPECT_EQ(env_value(spec.env, "TERM"), "xterm");
+}
+
 }  // namespace
 }  // namespace execvm
