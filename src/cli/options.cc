@@ -124,11 +124,23 @@ void finish_run_options(CLI::App& app, ParsedRun& parsed, bool command_required)
                   "see execvm --help; put -- before a command that starts with a dash");
   }
   RunOptions& o = parsed.options;
-  if (command_required && o.command.empty())
+  // An image's own Entrypoint and Cmd may be the command.
+  if (command_required && o.command.empty() && o.image.empty())
     throw Error("no command given", "usage: execvm [OPTIONS] [--] COMMAND [ARG...]");
+  std::vector<std::string> roots;
+  if (o.bare) roots.push_back("--bare");
+  if (!o.image.empty()) roots.push_back("--image");
+  if (!o.rootfs.empty()) roots.push_back("--rootfs");
+  if (!o.root_disk.empty()) roots.push_back("--root-disk");
+  if (roots.size() > 1)
+    throw Error(roots[0] + " and " + roots[1] + " do not go together: a run has one root",
+                "choose one of --bare, --image, --rootfs and --root-disk");
   if (o.bare && !o.volumes.empty())
     throw Error("--bare and -v do not go together: a bare guest has none of the host's files",
                 "drop --bare to run on the host's root");
+  if (o.entrypoint && !o.image_root())
+    throw Error("--entrypoint is for an image's root",
+                "use it with --image, --rootfs or --root-disk; else the command is COMMAND");
 }
 
 RunParser::RunParser(CLI::App& app) : app_(app) {

@@ -29,8 +29,9 @@ enum class TtyMode { kAuto, kAlways, kNever };
 struct RunOptions {
   std::vector<std::string> command;  // COMMAND [ARG...], exactly as given
   bool bare = false;
-  // The image roots (issue "OCI images as VM roots"): at most one of these three.
+  // The image roots: at most one of these three.
   std::string image;          // --image REF, as given (see image/reference.h)
+  std::string image_base;     // the directory a relative path in REF is relative to
   std::string rootfs;         // --rootfs DIR (absolute): a host directory as the guest's root
   std::string root_disk;      // --root-disk FILE (absolute): a disk image as the guest's root
   bool root_disk_rw = false;  // --root-disk FILE:rw: written through, no overlay

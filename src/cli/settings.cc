@@ -119,6 +119,46 @@ std::vector<Setting> make_settings() {
                "interpreter) and execvm's agent; the guest sees nothing else of the host",
        .parse = [](RunOptions& o, const SettingValue& v) { o.bare = v.text == "true"; },
        .show = [](const RunOptions& o) { return yes_no(o.bare); }},
+      {.name = "image",
+       .metavar = "REF",
+       .group = G::kRoot,
+       .help = "boot an OCI image as the root: an image layout directory (or oci:DIR[:TAG]), "
+               "docker-archive:FILE[:NAME:TAG] or oci-archive:FILE[:TAG]; it is converted once "
+               "into a cached filesystem image, read-only under a throwaway writable layer, and "
+               "runs with docker run's rules for its config and docker's isolation defaults",
+       .file = {"image", "image", FileType::kString},
+       .parse =
+           [](RunOptions& o, const SettingValue& v) {
+             if (v.text.empty()) refuse(v, "no image", "give a layout directory or an archive");
+             o.image = v.text;
+             o.image_base = v.base;
+           },
+       .show = [](const RunOptions& o) { return Shown{o.image.empty() ? "none" : o.image}; }},
+      {.name = "rootfs",
+       .metavar = "DIR",
+       .group = G::kRoot,
+       .help = "a host directory as the guest's root (an unpacked minirootfs, say), read-only "
+               "under a throwaway writable layer, with an image's rules",
+       .parse = [](RunOptions& o, const SettingValue& v) { o.rootfs = path(v); },
+       .show = [](const RunOptions& o) { return Shown{o.rootfs.empty() ? "none" : o.rootfs}; }},
+      {.name = "root-disk",
+       .metavar = "FILE[:rw]",
+       .group = G::kRoot,
+       .help = "a disk image (ext4, erofs or squashfs) as the guest's root, read-only under a "
+               "throwaway writable layer, or written through with :rw",
+       .parse =
+           [](RunOptions& o, const SettingValue& v) {
+             SettingValue file = v;
+             o.root_disk_rw = v.text.size() > 3 && v.text.ends_with(":rw");
+             if (o.root_disk_rw || v.text.ends_with(":ro"))
+               file.text = v.text.substr(0, v.text.size() - 3);
+             o.root_disk = path(file);
+           },
+       .show =
+           [](const RunOptions& o) {
+             return Shown{o.root_disk.empty() ? "none"
+                                              : o.root_disk + (o.root_disk_rw ? ":rw" : "")};
+           }},
       {.name = "kernel",
        .metavar = "PATH",
        .group = G::kVm,
@@ -166,6 +206,27 @@ std::vector<Setting> make_settings() {
        .file = {"sudo", "sudo", FileType::kBoolean},
        .parse = [](RunOptions& o, const SettingValue& v) { o.sudo = v.text == "true"; },
        .show = [](const RunOptions& o) { return yes_no(o.sudo); }},
+      {.name = "user",
+       .short_flag = "-u",
+       .metavar = "USER[:GROUP]",
+       .group = G::kCommand,
+       .help = "run COMMAND as USER (a name or uid, with a group name or gid), looked up in the "
+               "guest root's /etc/passwd and /etc/group",
+       .parse =
+           [](RunOptions& o, const SettingValue& v) {
+             if (v.text.empty() || v.text.front() == ':')
+               refuse(v, "no user", "write a name or uid, optionally :GROUP, like 1000:1000");
+             o.user = v.text;
+           },
+       .show = [](const RunOptions& o) { return Shown{o.user.empty() ? "yours" : o.user}; }},
+      {.name = "entrypoint",
+       .metavar = "PROGRAM",
+       .group = G::kCommand,
+       .help = "with an image: run PROGRAM instead of the image's Entrypoint, without its Cmd "
+               "('' for none)",
+       .parse = [](RunOptions& o, const SettingValue& v) { o.entrypoint = v.text; },
+       .show =
+           [](const RunOptions& o) { return Shown{o.entrypoint ? *o.entrypoint : "the image's"}; }},
       {.name = "env",
        .short_flag = "-e",
        .metavar = "NAME[=VALUE]",

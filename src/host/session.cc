@@ -18,6 +18,7 @@
 #include "initramfs/elf_deps.h"
 #include "kernel/kernel.h"
 #include "root/bare.h"
+#include "root/disk_root.h"
 #include "root/host_root.h"
 #include "util/error.h"
 #include "util/paths.h"
@@ -53,6 +54,11 @@ std::string find_qemu(const RunOptions& options) {
 
 // The root OPTIONS ask for; it checks the command (bare) or the volumes (host) at once.
 std::unique_ptr<Root> make_root(const RunOptions& options, const RunSpec& spec) {
+  if (!options.root_disk.empty()) {
+    return std::make_unique<DiskRoot>(DiskRootRequest{options.root_disk, "", options.root_disk_rw,
+                                                      "--root-disk", options.volumes});
+  }
+  if (!options.rootfs.empty()) return std::make_unique<HostRoot>(options.rootfs, options.volumes);
   if (options.bare) {
     return std::make_unique<BareRoot>(
         BareRootRequest{spec.argv[0], command_path(spec.env), spec.cwd,
@@ -120,7 +126,10 @@ void print_stats(const RelayResult& result, const AccelChoice& accel, const Root
 
 int run_session(const RunOptions& options, const Caller& caller) {
   // What to run, and the checks that cost nothing, before anything is started.
-  RunSpec spec = make_run_spec(options, caller);
+  // A directory or disk as the root has an image's rules, with an empty config.
+  std::optional<ImageConfig> image;
+  if (options.image_root()) image.emplace();
+  RunSpec spec = make_run_spec(options, caller, image ? &*image : nullptr);
   std::unique_ptr<Root> root = make_root(options, spec);
   Kernel kernel = choose_kernel(options);
   std::string qemu = find_qemu(options);

@@ -18,8 +18,6 @@
 
 namespace execvm {
 
-namespace {}  // namespace
-
 std::string find_work_tree(const std::string& dir) {
   for (std::string d = dir;; d = parent_directory(d)) {
     struct stat st;
@@ -137,20 +135,28 @@ namespace {
 // The agent syncs before it reports the end, so writes have reached the host by then.
 constexpr const char* k9pOptions = "trans=virtio,version=9p2000.L,msize=512000,cache=loose";
 
-// QEMU's option syntax doubles a comma inside a value.
-std::string qemu_escape(const std::string& value) {
-  std::string out;
-  for (char c : value) {
-    out += c;
-    if (c == ',') out += ',';
-  }
-  return out;
-}
-
 }  // namespace
 
 HostRoot::HostRoot(const ShareRequest& request, ShareFs fs)
     : requested_(fs), shares_(plan_shares(request)), choice_(choose_share_fs(fs)) {}
+
+HostRoot::HostRoot(const std::string& root_dir, const std::vector<Volume>& volumes)
+    : requested_(ShareFs::k9p),
+      root_dir_(canonical_path(root_dir)),
+      shares_(volume_shares(volumes)),
+      choice_{ShareFs::k9p, "", ""} {
+  if (root_dir_.empty() || !is_directory(root_dir_))
+    throw Error("--rootfs " + root_dir + ": not a directory",
+                "give a directory holding a root filesystem (an unpacked minirootfs, say)");
+}
+
+std::vector<Share> volume_shares(const std::vector<Volume>& volumes) {
+  std::vector<Share> shares;
+  for (const auto& v : volumes) shares.push_back(volume_share(v));
+  std::stable_sort(shares.begin(), shares.end(),
+                   [](const Share& a, const Share& b) { return a.guest < b.guest; });
+  return shares;
+}
 
 RootDevices HostRoot::prepare() {
   initramfs_ = build_agent_initramfs();
@@ -202,23 +208,54 @@ RootDevices HostRoot::virtiofs_devices() {
   return devices;
 }
 
+namespace {
+
+// QEMU's option syntax doubles a comma inside a value.
+std::string qemu_escape(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    out += c;
+    if (c == ',') out += ',';
+  }
+  return out;
+}
+
+}  // namespace
+
+void add_nine_p_device(RootDevices& devices, const std::string& tag, const std::string& path,
+                       bool readonly) {
+  // security_model=none: files are created as the guest's user where QEMU may chown (it runs
+  // as root), else as QEMU's own user, which is then the caller. multidevs=remap keeps inode
+  // numbers of different host filesystems apart.
+  devices.qemu_args.insert(
+      devices.qemu_args.end(),
+      {"-fsdev",
+       "local,id=" + tag + ",path=" + qemu_escape(path) + ",security_model=none,multidevs=remap" +
+           (readonly ? ",readonly=on" : ""),
+       "-device", "virtio-9p-device,fsdev=" + tag + ",mount_tag=" + tag});
+}
+
+void add_nine_p_shares(const std::vector<Share>& shares, RootDevices& devices) {
+  for (size_t i = 0; i < shares.size(); ++i)
+    if (!shares[i].from_root)
+      add_nine_p_device(devices, "share" + std::to_string(i), shares[i].host, shares[i].readonly);
+}
+
+void add_nine_p_mounts(const std::vector<Share>& shares, GuestMounts& mounts) {
+  for (size_t i = 0; i < shares.size(); ++i) {
+    const Share& s = shares[i];
+    // From the root's export, read-only; else over a device of its own.
+    if (s.from_root)
+      mounts.mounts.push_back({s.host, s.guest, "bind", "", true});
+    else
+      mounts.mounts.push_back({"share" + std::to_string(i), s.guest, "9p", k9pOptions, s.readonly});
+  }
+}
+
 RootDevices HostRoot::nine_p_devices() const {
   RootDevices devices;
-  auto add = [&](const std::string& id, const std::string& path, bool readonly) {
-    // security_model=none: files are created as the guest's user where QEMU may chown (it runs
-    // as root), else as QEMU's own user, which is then the caller. multidevs=remap keeps inode
-    // numbers of different host filesystems apart.
-    devices.qemu_args.insert(
-        devices.qemu_args.end(),
-        {"-fsdev",
-         "local,id=" + id + ",path=" + qemu_escape(path) + ",security_model=none,multidevs=remap" +
-             (readonly ? ",readonly=on" : ""),
-         "-device", "virtio-9p-device,fsdev=" + id + ",mount_tag=" + id});
-  };
-  add("root", "/", true);
-  for (size_t i = 0; i < shares_.size(); ++i)
-    if (!shares_[i].from_root)
-      add("share" + std::to_string(i), shares_[i].host, shares_[i].readonly);
+  add_nine_p_device(devices, "root", root_dir_, true);
+  add_nine_p_shares(shares_, devices);
   return devices;
 }
 
@@ -231,14 +268,7 @@ GuestMounts HostRoot::mounts() const {
     return m;
   }
   m.root = {"root", "/", "9p", k9pOptions, true};
-  for (size_t i = 0; i < shares_.size(); ++i) {
-    const Share& s = shares_[i];
-    // From the root's export, read-only; else over a device of its own.
-    if (s.from_root)
-      m.mounts.push_back({s.host, s.guest, "bind", "", true});
-    else
-      m.mounts.push_back({"share" + std::to_string(i), s.guest, "9p", k9pOptions, s.readonly});
-  }
+  add_nine_p_mounts(shares_, m);
   return m;
 }
 

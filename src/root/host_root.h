@@ -64,6 +64,17 @@ Share volume_share(const Volume& volume);
 // for a bad -v.
 std::vector<Share> plan_shares(const ShareRequest& request);
 
+// The shares of -v VOLUMES alone, parents before children (the image and directory roots have
+// no automatic shares). Throws Error for a bad volume.
+std::vector<Share> volume_shares(const std::vector<Volume>& volumes);
+
+// 9p over QEMU's own server: the devices of SHARES (tags share0, share1, ... by index; those
+// FROM_ROOT have none) and their mounts in the guest.
+void add_nine_p_device(RootDevices& devices, const std::string& tag, const std::string& path,
+                       bool readonly);
+void add_nine_p_shares(const std::vector<Share>& shares, RootDevices& devices);
+void add_nine_p_mounts(const std::vector<Share>& shares, GuestMounts& mounts);
+
 // The host-root mode's root: the host's / read-only under the guest's overlay, the shares at
 // their paths, served over virtiofs (the one virtiofsd, owned here) or 9p (QEMU's own).
 class HostRoot : public Root {
@@ -71,6 +82,9 @@ class HostRoot : public Root {
   // Plans REQUEST's shares and chooses how they travel. Throws Error for a bad volume, or when
   // virtiofs is asked for and cannot be had.
   HostRoot(const ShareRequest& request, ShareFs fs);
+  // --rootfs: the host directory ROOT_DIR as the guest's root, with only the -v VOLUMES shared,
+  // over 9p. Throws Error when ROOT_DIR is not a directory, or for a bad volume.
+  HostRoot(const std::string& root_dir, const std::vector<Volume>& volumes);
 
   // The agent's initramfs and the filesystem devices; starts virtiofsd for virtiofs (and falls
   // back to 9p when virtiofs was not asked for and virtiofsd cannot be set up).
@@ -88,6 +102,7 @@ class HostRoot : public Root {
   RootDevices nine_p_devices() const;
 
   ShareFs requested_;
+  std::string root_dir_ = "/";
   std::vector<Share> shares_;
   ShareFsChoice choice_;
   Fd initramfs_;
