@@ -21,12 +21,16 @@ packages=(
   g++ make cmake ninja-build pkg-config
   libarchive-dev libssl-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
   libtomlplusplus-dev
+  # images: the layer formats, the filesystem writer, the guest's seccomp filter
+  libsquashfs-dev libzstd-dev libseccomp-dev libext2fs-dev zstd
   # running VMs
   qemu-system-x86
   # the guest kernel: its source and what building it needs
   linux-source-6.12 bc flex bison libelf-dev lz4 xz-utils perl
   # tests and benchmarks
   python3 cpio procps util-linux hyperfine time git
+  # images and disks the tests build, and the tools they compare with
+  busybox-static e2fsprogs squashfs-tools squashfs-tools-ng erofs-utils skopeo umoci debootstrap
   # toolchains that the tests run under execvm (go test -exec, cargo's runner)
   golang-go cargo rustc
 )

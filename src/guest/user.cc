@@ -82,7 +82,8 @@ ResolvedUser resolve_user(std::string_view user, std::string_view passwd, std::s
     if (!found) out.gid = *gid;
   }
 
-  if (!login.empty()) {
+  // Supplementary groups only in the implicit form, as runc has it: a group given names the one.
+  if (!login.empty() && !has_group) {
     for (const auto& g : groups) {
       if (g.size() < 4) continue;
       for (const auto& member : split(g[3], ','))

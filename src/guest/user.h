@@ -15,7 +15,7 @@ namespace execvm::guest {
 struct ResolvedUser {
   uid_t uid = 0;
   gid_t gid = 0;
-  std::vector<gid_t> groups;  // the groups of /etc/group that list the user's name
+  std::vector<gid_t> groups;  // without a group given: the groups of /etc/group listing the name
   std::string home = "/";     // the passwd entry's, or / when there is none
 };
 

@@ -41,6 +41,7 @@ TEST(ResolveUser, NumberFindsItsEntryOrStandsAlone) {
 
 TEST(ResolveUser, GroupByNameOrNumber) {
   EXPECT_EQ(resolve_user("app:staff", kPasswd, kGroup).gid, 50u);
+  EXPECT_TRUE(resolve_user("app:staff", kPasswd, kGroup).groups.empty());
   EXPECT_EQ(resolve_user("1000:1000", kPasswd, kGroup).gid, 1000u);
   EXPECT_EQ(resolve_user("1000:1000", kPasswd, kGroup).uid, 1000u);
   EXPECT_EQ(resolve_user("5:7", "", "").gid, 7u);
