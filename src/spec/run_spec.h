@@ -50,6 +50,9 @@ struct RunSpec {
   // Mounted over the root in order (parents before children), after the guest's own /proc,
   // /sys, /dev, /tmp and /run: the shares that write through to the host.
   std::vector<MountSpec> mounts;
+  // Files out (--output): guest paths (relative ones against CWD) that the agent sends to the
+  // host once the command has ended, in this order. Where they go is the host's business.
+  std::vector<std::string> outputs;
   bool operator==(const RunSpec&) const = default;
 };
 
