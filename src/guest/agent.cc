@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "guest/channel.h"
+#include "guest/outputs.h"
 #include "guest/relay.h"
 #include "guest/root.h"
 #include "guest/spawn.h"
@@ -64,6 +65,8 @@ void set_hostname(const std::string& name) {
     try {
       Child child = spawn_command(spec);
       relay(port->channel(), child, sigchld.get());
+      // The files out, once the command and its output have ended (also when it failed).
+      send_outputs(*port, spec);
     } catch (const SpawnError& e) {
       port->channel().queue(FrameType::kError, protocol::encode_error({e.exit_code(), e.what()}));
     }
