@@ -55,6 +55,7 @@ void set_hostname(const std::string& name) {
     port->flush_all();
     // What does not depend on the spec is done while it is on its way.
     mount_runtime();
+    make_disk_links();
     bring_up_loopback();
 
     int64_t realtime_ns = 0;

@@ -13,8 +13,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "util/error.h"
+#include "util/paths.h"
 #include "util/strings.h"
 #include "util/sys.h"
 
@@ -54,6 +56,54 @@ void mount_runtime(const std::string& root) {
   for (auto [target, link] : links) ::symlink(target, (root + link).c_str());
   ::unlink((root + "/dev/ptmx").c_str());
   ::symlink("pts/ptmx", (root + "/dev/ptmx").c_str());
+}
+
+namespace {
+
+// The first line of the file at PATH, or "" when it cannot be read.
+std::string first_line(const std::string& path) {
+  Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  char buf[256];
+  ssize_t n = f ? ::read(f.get(), buf, sizeof buf) : -1;
+  if (n <= 0) return "";
+  std::string_view text(buf, static_cast<size_t>(n));
+  return std::string(trim(text.substr(0, text.find('\n'))));
+}
+
+std::vector<std::string> directory_names(const std::string& path) {
+  std::vector<std::string> names;
+  if (DIR* dir = ::opendir(path.c_str())) {
+    while (struct dirent* e = ::readdir(dir))
+      if (e->d_name[0] != '.') names.push_back(e->d_name);
+    ::closedir(dir);
+  }
+  return names;
+}
+
+}  // namespace
+
+void make_disk_links(const std::string& root) {
+  const std::string by_id = root + "/dev/disk/by-id";
+  for (const std::string& disk : directory_names(root + "/sys/block")) {
+    if (!disk.starts_with("vd")) continue;
+    std::string serial = first_line(root + "/sys/block/" + disk + "/serial");
+    // As udev's links have it: what cannot be in a file name becomes '_'.
+    for (char& c : serial)
+      if (c == '/' || c == ' ' || static_cast<unsigned char>(c) < 0x20) c = '_';
+    if (serial.empty()) continue;
+    try {
+      make_dirs(by_id);
+    } catch (const Error&) {
+      return;  // no links, and the disks are still there by their device names
+    }
+    std::string link = by_id + "/virtio-" + serial;
+    ::symlink(("../../" + disk).c_str(), link.c_str());
+    for (const std::string& part : directory_names(root + "/sys/block/" + disk)) {
+      std::string number = first_line(root + "/sys/block/" + disk + "/" + part + "/partition");
+      if (!part.starts_with(disk) || number.empty()) continue;
+      ::symlink(("../../" + part).c_str(), (link + "-part" + number).c_str());
+    }
+  }
 }
 
 void bring_up_loopback() {

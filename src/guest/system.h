@@ -17,6 +17,10 @@ void mount_sys_and_dev(const std::string& root = "");
 // are the initramfs's own directories, in RAM already.) Throws Error when a mount fails.
 void mount_runtime(const std::string& root = "");
 
+// Makes /dev/disk/by-id/virtio-SERIAL under ROOT for each virtio block device with a serial (and
+// virtio-SERIAL-partN for its partitions), as udev would: the host names disks by serial.
+void make_disk_links(const std::string& root = "");
+
 // Brings the loopback interface up (the kernel then gives it 127.0.0.1).
 void bring_up_loopback();
 

@@ -295,8 +295,9 @@ class Relay {
   }
 
   // The run's time is up. Without outputs to collect, or before the command runs, the VM is
-  // stopped now; with them, the guest kills the command's process group (its end, its output's
-  // and the outputs follow) and has the collect grace to send them.
+  // stopped now; with them, the guest kills the command's process group and stops reading its
+  // output (what it had not sent is lost, as when the VM is stopped; a process outside the group
+  // cannot hold the end back), then sends the outputs, within the collect grace.
   void timed_out() {
     if (timed_out_ || !collecting() || !in_session() || !channel_open_) {
       fail(RelayResult::End::kTimeout);
@@ -305,6 +306,11 @@ class Relay {
     timed_out_ = true;
     stopping_ = true;
     channel_.queue(FrameType::kSignal, 0, protocol::encode_u32(SIGKILL));
+    for (uint8_t stream : {protocol::kStdout, protocol::kStderr}) {
+      if (close_sent_[stream] || output_ended_[stream]) continue;
+      close_sent_[stream] = true;
+      channel_.queue(FrameType::kClose, stream, {});
+    }
     arm(run_timer_.get(), options_.collect_grace);
   }
 

@@ -528,6 +528,12 @@ TEST(Relay, ATimeoutKillsTheCommandAndStillCollectsTheOutputs) {
     Frame f = g.receive_skipping({FrameType::kCredit, FrameType::kData, FrameType::kEof});
     ASSERT_EQ(f.type, FrameType::kSignal);
     EXPECT_EQ(protocol::decode_u32(f.payload), static_cast<uint32_t>(SIGKILL));
+    // And the guest stops waiting for the output of processes outside the group.
+    for (uint8_t stream : {protocol::kStdout, protocol::kStderr}) {
+      Frame close = g.receive_skipping({FrameType::kCredit});
+      EXPECT_EQ(close.type, FrameType::kClose);
+      EXPECT_EQ(close.stream, stream);
+    }
     send_ends(g, {true, SIGKILL});
     send_file_output(g, "written before the timeout");
     EXPECT_EQ(g.receive_skipping({FrameType::kCredit}).type, FrameType::kAck);
