@@ -38,14 +38,11 @@ for mode in host bare; do
   check_eq "after a failure ($mode)" "3 partial" "$? $(cat failed.txt 2>&1)"
 
   # After the timeout: 124, and what the command wrote before it.
-  start=$(date +%s)
   sh_in --timeout 3s --output /tmp/o:timed.txt 'echo x > /tmp/o; busybox sleep 100' 2> err
   status=$?
   check_eq "after --timeout ($mode)" "124 x" "$status $(cat timed.txt 2>&1)"
   check_eq "the timeout is said once ($mode)" \
     "execvm: the command timed out after 3s; the VM was stopped" "$(cat err)"
-  elapsed=$(( $(date +%s) - start ))
-  [ "$elapsed" -lt 60 ] || fail "the timed-out run took ${elapsed}s ($mode)"
 
   # 20 MiB of random bytes, byte-exact.
   sum=$(sh_in --output /tmp/big.bin 'busybox head -c 20971520 /dev/urandom > /tmp/big.bin &&
