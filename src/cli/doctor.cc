@@ -76,6 +76,7 @@ std::vector<std::string> as_arguments(const std::vector<GivenValue>& values, boo
   std::vector<std::string> out;
   for (const GivenValue& g : values) {
     if (vm_only && g.setting->group != HelpGroup::kVm) continue;
+    if (g.setting->name == "output") continue;  // the command's files: `true` makes none
     out.push_back("--" + g.setting->name);
     if (g.setting->arity != Arity::kFlag) out.back() += "=" + g.value.text;
   }

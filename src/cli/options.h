@@ -11,6 +11,8 @@
 
 #include "config/volume.h"
 #include "host/accel.h"
+#include "host/disks.h"
+#include "host/outputs.h"
 #include "root/share_fs.h"
 
 namespace CLI {
@@ -52,7 +54,9 @@ struct RunOptions {
   std::string user;              // -u USER[:GROUP], resolved in the guest; empty: the caller's
   TtyMode tty = TtyMode::kAuto;
   bool stats = false;
-  std::string qemu;  // --qemu PATH (absolute), empty: qemu-system-x86_64 from PATH
+  std::string qemu;                   // --qemu PATH (absolute), empty: qemu-system-x86_64 from PATH
+  std::vector<DiskOption> disks;      // --disk FILE[:ro][:serial=NAME], in order
+  std::vector<OutputOption> outputs;  // --output GUEST_PATH[:HOST_PATH], in order
   // Where each setting that is not a default came from: "command line" or "FILE:LINE", by
   // setting name ("cpus", "share-fs", ...; "volume V" and "env E" for each of those).
   std::map<std::string, std::string> origins;

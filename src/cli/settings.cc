@@ -198,6 +198,23 @@ std::vector<Setting> make_settings() {
            [](const RunOptions& o) {
              return Shown{o.qemu.empty() ? "qemu-system-x86_64 from PATH" : o.qemu};
            }},
+      {.name = "disk",
+       .metavar = "FILE[:ro][:serial=NAME]",
+       .arity = Arity::kList,
+       .group = G::kVm,
+       .help = "attach FILE (a disk image) as a virtio block device, read-write unless :ro; the "
+               "guest finds it as /dev/disk/by-id/virtio-NAME, NAME being FILE's name (its first "
+               "20 bytes) or serial=NAME",
+       .parse =
+           [](RunOptions& o, const SettingValue& v) {
+             o.disks.push_back(parse_disk_option(v.text, v.base, v.label));
+           },
+       .show =
+           [](const RunOptions& o) {
+             Shown out;
+             for (const auto& d : o.disks) out.push_back(d.text);
+             return out;
+           }},
       {.name = "sudo",
        .arity = Arity::kFlag,
        .group = G::kCommand,
@@ -276,6 +293,22 @@ std::vector<Setting> make_settings() {
            [](const RunOptions& o) {
              return Shown{o.boot_timeout ? format_duration(*o.boot_timeout)
                                          : "30s under TCG, 10s under KVM"};
+           }},
+      {.name = "output",
+       .metavar = "GUEST_PATH[:HOST_PATH]",
+       .arity = Arity::kList,
+       .group = G::kCommand,
+       .help = "copy GUEST_PATH (a file, or a directory whole) out of the guest once the command "
+               "ends, also when it failed or timed out, to HOST_PATH (default: its name here)",
+       .parse =
+           [](RunOptions& o, const SettingValue& v) {
+             o.outputs.push_back(parse_output_option(v.text, v.base, v.label));
+           },
+       .show =
+           [](const RunOptions& o) {
+             Shown out;
+             for (const auto& p : o.outputs) out.push_back(p.text);
+             return out;
            }},
       {.name = "console",
        .arity = Arity::kFlag,

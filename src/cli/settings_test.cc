@@ -84,6 +84,10 @@ const std::vector<std::pair<Args, std::string>> kGoodValues = {
     {{"--memory", "2G"}, "memory 2048M"},
     {{"--memory", "300"}, "memory 300M"},
     {{"--qemu", "/opt/qemu"}, "qemu /opt/qemu"},
+    {{"--disk", "data.img:ro"}, "disk data.img:ro"},
+    {{"--disk", "/s.img:serial=scratch"}, "disk /s.img:serial=scratch"},
+    {{"--output", "/tmp/out.json"}, "output /tmp/out.json"},
+    {{"--output", "/out:results"}, "output /out:results"},
     {{"--sudo"}, "sudo yes"},
     {{"-e", "A=1"}, "env A=1"},
     {{"--env", "HOME"}, "env HOME"},
@@ -158,6 +162,11 @@ TEST(Settings, BadValuesAreRefusedWithWhatWasWritten) {
            {{"--kernel", ""}, "--kernel '': no path: give a path"},
            {{"--qemu", ""}, "--qemu '': no path: give a path"},
            {{"-w", ""}, "-w '': no path: give a path"},
+           {{"--disk", ":ro"},
+            "--disk :ro: no file: write FILE, FILE:ro, FILE:serial=NAME or FILE:ro:serial=NAME"},
+           {{"--output", "/tmp/x:"},
+            "--output /tmp/x:: no host path after the colon: write GUEST_PATH or "
+            "GUEST_PATH:HOST_PATH"},
        })
     EXPECT_EQ(refusal(args), message);
 }

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "guest/channel.h"
+#include "guest/outputs.h"
 #include "guest/relay.h"
 #include "guest/root.h"
 #include "guest/spawn.h"
@@ -55,6 +56,7 @@ void set_hostname(const std::string& name) {
     port->flush_all();
     // What does not depend on the spec is done while it is on its way.
     mount_runtime();
+    make_disk_links();
     bring_up_loopback();
 
     int64_t realtime_ns = 0;
@@ -66,6 +68,8 @@ void set_hostname(const std::string& name) {
       take_user(spec);
       Child child = spawn_command(spec);
       relay(port->channel(), child, sigchld.get());
+      // The files out, once the command and its output have ended (also when it failed).
+      send_outputs(*port, spec);
     } catch (const SpawnError& e) {
       port->channel().queue(FrameType::kError, protocol::encode_error({e.exit_code(), e.what()}));
     } catch (const Error& e) {  // the user is not in the root's passwd file

@@ -7,7 +7,6 @@
 
 #include <cerrno>
 
-#include "guest/system.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/paths.h"
@@ -17,15 +16,12 @@ namespace execvm::guest {
 namespace {
 
 // Where the pieces are put together, in the initramfs (which stays behind, unreachable).
-constexpr const char* kLower = "/.execvm/lower";   // the shared root, as the host gives it
-constexpr const char* kLayer = "/.execvm/layer";   // tmpfs: the overlay's upper and work dirs
-constexpr const char* kRoot = "/.execvm/root";     // the overlay: the new /
-constexpr std::string_view kDiskPrefix = "disk:";  // a source named by its disk's serial
+constexpr const char* kLower = "/.execvm/lower";  // the shared root, as the host gives it
+constexpr const char* kLayer = "/.execvm/layer";  // tmpfs: the overlay's upper and work dirs
+constexpr const char* kRoot = "/.execvm/root";    // the overlay: the new /
 
 void mount_or_throw(const RootStep& s) {
-  std::string source = s.source;
-  if (source.starts_with(kDiskPrefix)) source = disk_by_serial(source.substr(kDiskPrefix.size()));
-  if (::mount(source.c_str(), s.target.c_str(), s.fstype.empty() ? nullptr : s.fstype.c_str(),
+  if (::mount(s.source.c_str(), s.target.c_str(), s.fstype.empty() ? nullptr : s.fstype.c_str(),
               s.flags, s.options.empty() ? nullptr : s.options.c_str()) < 0) {
     std::string what = s.flags & MS_MOVE      ? "--move"
                        : s.flags & MS_REMOUNT ? "remount"

@@ -93,19 +93,19 @@ TEST(RootPlan, BindsComeFromTheSharedRootWhichIsThenNotReadOnly) {
 
 TEST(RootPlan, AnImageDiskUnderTheOverlay) {
   RunSpec spec;
-  spec.root = {"disk:execvm-root", "/", "squashfs", "", true};
+  spec.root = {"/dev/disk/by-id/virtio-execvm-root", "/", "squashfs", "", true};
   std::vector<std::string> got = lines(plan_root(spec));
-  EXPECT_EQ(got[3], "mount squashfs disk:execvm-root /.execvm/lower ro");
+  EXPECT_EQ(got[3], "mount squashfs /dev/disk/by-id/virtio-execvm-root /.execvm/lower ro");
   EXPECT_EQ(got[7].substr(0, 13), "mount overlay");
 }
 
 TEST(RootPlan, AWritableRootIsMountedAsItIsWithoutOverlay) {
   RunSpec spec;
-  spec.root = {"disk:execvm-root", "/", "ext4", "", false};
+  spec.root = {"/dev/disk/by-id/virtio-execvm-root", "/", "ext4", "", false};
   std::vector<std::string> got = lines(plan_root(spec));
   ASSERT_GE(got.size(), 3u);
   EXPECT_EQ(got[0], "mkdir /.execvm/root");
-  EXPECT_EQ(got[1], "mount ext4 disk:execvm-root /.execvm/root");
+  EXPECT_EQ(got[1], "mount ext4 /dev/disk/by-id/virtio-execvm-root /.execvm/root");
   for (const auto& line : got) EXPECT_EQ(line.find("overlay"), std::string::npos) << line;
   EXPECT_EQ(got.back(), "switch /.execvm/root");
 }

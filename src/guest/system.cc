@@ -13,8 +13,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "util/error.h"
+#include "util/paths.h"
 #include "util/strings.h"
 #include "util/sys.h"
 
@@ -56,6 +58,54 @@ void mount_runtime(const std::string& root) {
   ::symlink("pts/ptmx", (root + "/dev/ptmx").c_str());
 }
 
+namespace {
+
+// The first line of the file at PATH, or "" when it cannot be read.
+std::string first_line(const std::string& path) {
+  Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  char buf[256];
+  ssize_t n = f ? ::read(f.get(), buf, sizeof buf) : -1;
+  if (n <= 0) return "";
+  std::string_view text(buf, static_cast<size_t>(n));
+  return std::string(trim(text.substr(0, text.find('\n'))));
+}
+
+std::vector<std::string> directory_names(const std::string& path) {
+  std::vector<std::string> names;
+  if (DIR* dir = ::opendir(path.c_str())) {
+    while (struct dirent* e = ::readdir(dir))
+      if (e->d_name[0] != '.') names.push_back(e->d_name);
+    ::closedir(dir);
+  }
+  return names;
+}
+
+}  // namespace
+
+void make_disk_links(const std::string& root) {
+  const std::string by_id = root + "/dev/disk/by-id";
+  for (const std::string& disk : directory_names(root + "/sys/block")) {
+    if (!disk.starts_with("vd")) continue;
+    std::string serial = first_line(root + "/sys/block/" + disk + "/serial");
+    // As udev's links have it: what cannot be in a file name becomes '_'.
+    for (char& c : serial)
+      if (c == '/' || c == ' ' || static_cast<unsigned char>(c) < 0x20) c = '_';
+    if (serial.empty()) continue;
+    try {
+      make_dirs(by_id);
+    } catch (const Error&) {
+      return;  // no links, and the disks are still there by their device names
+    }
+    std::string link = by_id + "/virtio-" + serial;
+    ::symlink(("../../" + disk).c_str(), link.c_str());
+    for (const std::string& part : directory_names(root + "/sys/block/" + disk)) {
+      std::string number = first_line(root + "/sys/block/" + disk + "/" + part + "/partition");
+      if (!part.starts_with(disk) || number.empty()) continue;
+      ::symlink(("../../" + part).c_str(), (link + "-part" + number).c_str());
+    }
+  }
+}
+
 void bring_up_loopback() {
   Fd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!sock) throw_errno("socket for the loopback interface");
@@ -76,34 +126,14 @@ void set_realtime(int64_t realtime_ns) {
 
 namespace {
 
-// A sysfs attribute's value without its newline, or "" when it cannot be read.
-std::string attribute(const std::string& path) {
-  Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  char buf[256];
-  ssize_t n = f ? ::read(f.get(), buf, sizeof buf) : -1;
-  return n > 0 ? std::string(trim(std::string_view(buf, static_cast<size_t>(n)))) : "";
-}
-
-// The first entry of the sysfs directory DIR whose attribute DIR/ENTRY/NAME is VALUE, or "".
-std::string entry_with(const std::string& dir, const std::string& name, const std::string& value) {
-  std::string found;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (struct dirent* e = ::readdir(d)) {
-      if (e->d_name[0] != '.' && attribute(dir + "/" + e->d_name + "/" + name) == value) {
-        found = e->d_name;
-        break;
-      }
-    }
-    ::closedir(d);
-  }
-  return found;
-}
-
 // The device of the virtio-serial port named NAME, e.g. "vport0p1", or "" when none is there yet.
 std::string find_port(const std::string& name) {
+  const std::string ports = "/sys/class/virtio-ports/";
   // execvm's VM has one virtio-serial device whose port 1 is the channel: try that first.
-  if (attribute("/sys/class/virtio-ports/vport0p1/name") == name) return "vport0p1";
-  return entry_with("/sys/class/virtio-ports", "name", name);
+  if (first_line(ports + "vport0p1/name") == name) return "vport0p1";
+  for (const std::string& port : directory_names(ports))
+    if (first_line(ports + port + "/name") == name) return port;
+  return "";
 }
 
 }  // namespace
@@ -123,16 +153,6 @@ Fd open_port(const std::string& name, int timeout_ms) {
     ::usleep(1000);
   }
   throw Error("the virtio-serial port " + name + " did not appear");
-}
-
-std::string disk_by_serial(const std::string& serial) {
-  // virtio-blk devices are probed before PID 1 starts; a moment's wait covers a slow probe.
-  for (int waited = 0; waited < 2000; ++waited) {
-    std::string disk = entry_with("/sys/block", "serial", serial);
-    if (!disk.empty()) return "/dev/" + disk;
-    ::usleep(1000);
-  }
-  throw Error("no virtio disk has the serial " + serial);
 }
 
 void log_line(const std::string& line) {

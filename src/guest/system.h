@@ -17,6 +17,10 @@ void mount_sys_and_dev(const std::string& root = "");
 // are the initramfs's own directories, in RAM already.) Throws Error when a mount fails.
 void mount_runtime(const std::string& root = "");
 
+// Makes /dev/disk/by-id/virtio-SERIAL under ROOT for each virtio block device with a serial (and
+// virtio-SERIAL-partN for its partitions), as udev would: the host names disks by serial.
+void make_disk_links(const std::string& root = "");
+
 // Brings the loopback interface up (the kernel then gives it 127.0.0.1).
 void bring_up_loopback();
 
@@ -26,10 +30,6 @@ void set_realtime(int64_t realtime_ns);
 // Opens the virtio-serial port named NAME (non-blocking), waiting up to TIMEOUT_MS for the
 // driver to announce it. Throws Error when it never appears.
 Fd open_port(const std::string& name, int timeout_ms);
-
-// The device node (/dev/vdX) of the virtio disk whose serial is SERIAL. Throws Error when no
-// disk has it.
-std::string disk_by_serial(const std::string& serial);
 
 // Logs one line on the console (the kernel's stdout for PID 1), prefixed "execvm-agent: ".
 void log_line(const std::string& line);

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 
+#include "host/outputs.h"
 #include "host/stdio_pump.h"
 #include "protocol/channel.h"
 #include "protocol/poller.h"
@@ -101,6 +102,11 @@ class Relay {
         if (channel_open_ && !channel_.flush_some()) channel_open_ = false;
       }
     }
+    // A timeout that let the outputs be collected is still a timeout, however the rest ended.
+    if (timed_out_ &&
+        (result_.end == RelayResult::End::kExited || result_.end == RelayResult::End::kVmEnded ||
+         result_.end == RelayResult::End::kHalted))
+      result_.end = RelayResult::End::kTimeout;
     // Whatever happened, the VM is gone before execvm says so, and what was received is out
     // (within a grace, when the run did not end by itself).
     vm_.kill();
@@ -158,7 +164,7 @@ class Relay {
       if (phase_ == Phase::kPoweringOff) finished_ = true;  // QEMU is killed on the way out
     } else if (fd == run_timer_.get()) {
       drain_event(fd);
-      fail(RelayResult::End::kTimeout);
+      timed_out();
     } else if (fd == stdin_.event_fd()) {
       stdin_ready_ = true;  // taken (and the eventfd drained) in send_stdin()
     } else if (fd == stdout_.event_fd() || fd == stderr_.event_fd()) {
@@ -240,6 +246,16 @@ class Relay {
         phase_ = Phase::kDraining;
         maybe_acknowledge();
         break;
+      case FrameType::kOutput:
+      case FrameType::kOutputData:
+        // The files out come after the command's end and its output's.
+        if (phase_ != Phase::kDraining || !output_ended_[protocol::kStdout] ||
+            !output_ended_[protocol::kStderr] || !io_.outputs)
+          throw protocol::ProtocolError(std::string("an ") + protocol::frame_type_name(frame.type) +
+                                        " frame out of turn");
+        io_.outputs->handle(frame);
+        maybe_acknowledge();
+        break;
       case FrameType::kError:
         if (phase_ != Phase::kRunning) throw protocol::ProtocolError("an error out of turn");
         result_.end = RelayResult::End::kGuestError;
@@ -270,10 +286,32 @@ class Relay {
     channel_.queue(FrameType::kSpec, rest);
   }
 
+  bool collecting() const { return io_.outputs && !io_.outputs->empty(); }
+
   void maybe_acknowledge() {
     if (phase_ == Phase::kDraining && output_ended_[protocol::kStdout] &&
-        output_ended_[protocol::kStderr])
+        output_ended_[protocol::kStderr] && (!collecting() || io_.outputs->complete()))
       acknowledge();
+  }
+
+  // The run's time is up. Without outputs to collect, or before the command runs, the VM is
+  // stopped now; with them, the guest kills the command's process group and stops reading its
+  // output (what it had not sent is lost, as when the VM is stopped; a process outside the group
+  // cannot hold the end back), then sends the outputs, within the collect grace.
+  void timed_out() {
+    if (timed_out_ || !collecting() || !in_session() || !channel_open_) {
+      fail(RelayResult::End::kTimeout);
+      return;
+    }
+    timed_out_ = true;
+    stopping_ = true;
+    channel_.queue(FrameType::kSignal, 0, protocol::encode_u32(SIGKILL));
+    for (uint8_t stream : {protocol::kStdout, protocol::kStderr}) {
+      if (close_sent_[stream] || output_ended_[stream]) continue;
+      close_sent_[stream] = true;
+      channel_.queue(FrameType::kClose, stream, {});
+    }
+    arm(run_timer_.get(), options_.collect_grace);
   }
 
   // The host has everything: the agent may end the VM, which QEMU then leaves on its own.
@@ -432,7 +470,8 @@ class Relay {
 
   Phase phase_ = Phase::kBooting;
   bool finished_ = false;
-  bool stopping_ = false;  // a signal to stop reached the command
+  bool stopping_ = false;   // a signal to stop reached the command
+  bool timed_out_ = false;  // the timeout expired; the outputs are being collected
   Clock::time_point start_;
   RelayResult result_;
 

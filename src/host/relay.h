@@ -17,6 +17,8 @@
 
 namespace execvm {
 
+class Outputs;  // host/outputs.h
+
 // The relay's side of the caller's world.
 struct RelayIo {
   int in = 0, out = 1, err = 2;  // the caller's stdio (left blocking: see stdio_pump.h)
@@ -24,6 +26,8 @@ struct RelayIo {
   // The caller's terminal when the command has one: its window size follows, and raw mode is
   // put back after a SIGCONT.
   RawTerminal* terminal = nullptr;
+  // Where the files the guest sends after the command go (--output); null or empty: none.
+  Outputs* outputs = nullptr;
 };
 
 struct RelayOptions {
@@ -34,6 +38,9 @@ struct RelayOptions {
   // How long output may take to reach a reader that does not read, once the run ended other than
   // by the command's own end (a timeout, a signal to execvm, a failure).
   std::chrono::milliseconds output_grace{1000};
+  // With outputs to collect, the run's timeout has the guest kill the command's process group,
+  // and the outputs may take this long to arrive before the VM is stopped.
+  std::chrono::milliseconds collect_grace{10'000};
   bool console_to_stderr = false;  // --console: the kernel's log as it comes
 };
 
@@ -45,7 +52,7 @@ struct RelayResult {
     kVmEnded,       // the VM ended before the command did: VM_STATUS, CONSOLE, VM_STDERR
     kHalted,        // the guest halted or powered off by itself (its kernel cannot end QEMU so)
     kBootTimeout,   // no Hello within the boot timeout
-    kTimeout,       // the run's timeout expired
+    kTimeout,       // the run's timeout expired (what was collected after it, when outputs were)
     kInterrupted,   // SIGNAL ended the run: during the boot, or the same one kSignalsToStop times
     kChannelBroke,  // garbage on the channel: PROTOCOL_ERROR
   };

@@ -13,11 +13,13 @@
 #include <functional>
 #include <thread>
 
+#include "host/outputs.h"
 #include "protocol/frame.h"
 #include "spec/run_spec.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/sys.h"
+#include "util/testing.h"
 
 namespace execvm {
 namespace {
@@ -163,6 +165,7 @@ struct Harness {
   Fd signals_read, signals_write;
   RelayOptions options;
   std::string spec_json = spec_to_json(RunSpec{{"true"}});
+  Outputs* outputs = nullptr;
 
   Harness() {
     ::signal(SIGPIPE, SIG_IGN);  // as execvm has it during a run (see RunSignals)
@@ -195,6 +198,7 @@ struct Harness {
     });
     RelayIo io{stdin_read.get(), stdout_write.get(), stderr_write.get(), signals_read.get(),
                nullptr};
+    io.outputs = outputs;
     RelayResult result = relay(vm, spec_json, io, options);
     stdout_write.reset();
     stderr_write.reset();
@@ -458,6 +462,117 @@ TEST(Relay, AGuestErrorIsAcknowledgedAtOnce) {
   });
   EXPECT_EQ(r.end, RelayResult::End::kGuestError);
   EXPECT_EQ(r.guest_error.exit_code, 127);
+}
+
+// The guest's side of one output that is a file: its entry, its bytes, its end.
+void send_file_output(Guest& g, std::string_view data, bool end = true) {
+  protocol::OutputEntry e{0, protocol::OutputEntry::Kind::kFile, "", 0644, 0, data.size(), ""};
+  g.send(FrameType::kOutput, 0, protocol::encode_output_entry(e));
+  g.send(FrameType::kOutputData, 0, data);
+  if (!end) return;
+  e.kind = protocol::OutputEntry::Kind::kEnd;
+  g.send(FrameType::kOutput, 0, protocol::encode_output_entry(e));
+}
+
+void send_ends(Guest& g, protocol::ExitStatus exit) {
+  g.send(FrameType::kExit, 0, protocol::encode_exit(exit));
+  g.send(FrameType::kEof, protocol::kStdout);
+  g.send(FrameType::kEof, protocol::kStderr);
+}
+
+TEST(Relay, TheOutputsComeAfterTheEndsAndBeforeTheAck) {
+  testing::TempDir dir;
+  Outputs outputs({{"/o", "/o", dir / "o"}});
+  Harness h;
+  h.outputs = &outputs;
+  RelayResult r = h.run([&](Guest& g) {
+    g.boot();
+    send_ends(g, {false, 3});
+    send_file_output(g, "result");
+    EXPECT_EQ(g.receive_skipping({FrameType::kCredit}).type, FrameType::kAck);
+    // The host acknowledges what it has written.
+    EXPECT_EQ(read_file(dir / "o"), "result");
+    h.vm.end();
+  });
+  EXPECT_EQ(r.end, RelayResult::End::kExited);
+  EXPECT_EQ(r.status, (protocol::ExitStatus{false, 3}));
+  EXPECT_TRUE(outputs.finish().problems.empty());
+}
+
+TEST(Relay, WithoutItsOutputsTheRunIsNotAcknowledged) {
+  testing::TempDir dir;
+  Outputs outputs({{"/o", "/o", dir / "o"}});
+  Harness h;
+  h.outputs = &outputs;
+  RelayResult r = h.run([&](Guest& g) {
+    g.boot();
+    send_ends(g, {false, 0});
+    send_file_output(g, "half", false);
+    h.vm.end();  // before the output's end: an Ack would have made this the VM's normal end
+  });
+  EXPECT_EQ(r.end, RelayResult::End::kVmEnded);
+  EXPECT_EQ(outputs.finish().problems,
+            std::vector<std::string>{
+                "--output /o: not received (the run ended before the guest had sent it)"});
+  EXPECT_EQ(::access((dir / "o").c_str(), F_OK), -1);
+}
+
+TEST(Relay, ATimeoutKillsTheCommandAndStillCollectsTheOutputs) {
+  testing::TempDir dir;
+  Outputs outputs({{"/o", "/o", dir / "o"}});
+  Harness h;
+  h.outputs = &outputs;
+  h.options.timeout = 100ms;
+  RelayResult r = h.run([&](Guest& g) {
+    g.boot();
+    Frame f = g.receive_skipping({FrameType::kCredit, FrameType::kData, FrameType::kEof});
+    ASSERT_EQ(f.type, FrameType::kSignal);
+    EXPECT_EQ(protocol::decode_u32(f.payload), static_cast<uint32_t>(SIGKILL));
+    // And the guest stops waiting for the output of processes outside the group.
+    for (uint8_t stream : {protocol::kStdout, protocol::kStderr}) {
+      Frame close = g.receive_skipping({FrameType::kCredit});
+      EXPECT_EQ(close.type, FrameType::kClose);
+      EXPECT_EQ(close.stream, stream);
+    }
+    send_ends(g, {true, SIGKILL});
+    send_file_output(g, "written before the timeout");
+    EXPECT_EQ(g.receive_skipping({FrameType::kCredit}).type, FrameType::kAck);
+    h.vm.end();
+  });
+  EXPECT_EQ(r.end, RelayResult::End::kTimeout);
+  EXPECT_EQ(read_file(dir / "o"), "written before the timeout");
+  EXPECT_TRUE(outputs.finish().problems.empty());
+}
+
+TEST(Relay, AfterATimeoutTheOutputsHaveTheCollectGrace) {
+  testing::TempDir dir;
+  Outputs outputs({{"/o", "/o", dir / "o"}});
+  Harness h;
+  h.outputs = &outputs;
+  h.options.timeout = 50ms;
+  h.options.collect_grace = 50ms;
+  RelayResult r = h.run([](Guest& g) {
+    g.boot();
+    for (;;) g.receive();  // the command does not die, or the guest does not answer
+  });
+  EXPECT_EQ(r.end, RelayResult::End::kTimeout);
+  EXPECT_TRUE(h.vm.killed());
+  EXPECT_FALSE(outputs.complete());
+}
+
+TEST(Relay, OutputsBeforeTheCommandsEndBreakTheChannel) {
+  testing::TempDir dir;
+  Outputs outputs({{"/o", "/o", dir / "o"}});
+  Harness h;
+  h.outputs = &outputs;
+  RelayResult r = h.run([&](Guest& g) {
+    g.boot();
+    send_file_output(g, "early");
+    g.receive();
+  });
+  EXPECT_EQ(r.end, RelayResult::End::kChannelBroke);
+  EXPECT_NE(r.protocol_error.find("output frame out of turn"), std::string::npos)
+      << r.protocol_error;
 }
 
 }  // namespace

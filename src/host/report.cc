@@ -79,9 +79,8 @@ std::string explain_vm_end(const RelayResult& r, const std::vector<std::string>&
   return "the VM stopped " + when + " (the guest rebooted or powered off)";
 }
 
-}  // namespace
-
-Report report_run(const RelayResult& r, const ReportContext& c) {
+// What the run's end means, without the outputs.
+Report report_end(const RelayResult& r, const ReportContext& c) {
   Report report;
   std::vector<std::string> lines = console_lines(r.console);
   std::string message;
@@ -159,6 +158,17 @@ Report report_run(const RelayResult& r, const ReportContext& c) {
   } else if (show_tail) {
     report.text += tail(lines, tail_until);
   }
+  return report;
+}
+
+}  // namespace
+
+Report report_run(const RelayResult& r, const ReportContext& c) {
+  Report report = report_end(r, c);
+  if (!r.booted || r.end == End::kGuestError) return report;
+  for (const auto& line : c.outputs.notes) report.text += "execvm: " + line + "\n";
+  for (const auto& line : c.outputs.problems) report.text += "execvm: " + line + "\n";
+  if (!c.outputs.problems.empty() && report.exit_code == 0) report.exit_code = kExitFailure;
   return report;
 }
 

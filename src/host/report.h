@@ -9,6 +9,7 @@
 #include <string>
 
 #include "host/accel.h"
+#include "host/outputs.h"
 #include "host/relay.h"
 
 namespace execvm {
@@ -24,6 +25,7 @@ struct ReportContext {
   std::string file_server;     // what the root's file server said (virtiofsd), if anything
   bool console_shown = false;  // --console: the log is on stderr already
   bool whole_console = false;  // EXECVM_DEBUG=1: print all of it on a failure
+  OutputsSummary outputs;      // what became of the --output files
 };
 
 struct Report {
@@ -31,6 +33,9 @@ struct Report {
   std::string text;  // for stderr: lines starting "execvm: ", or empty
 };
 
+// A --output that was not written is one line each (after the run's own), and makes execvm fail
+// (125) where the command itself succeeded; where it failed, its status stays. Not a word of
+// them when the command never started (its failure to start says it all).
 Report report_run(const RelayResult& result, const ReportContext& context);
 
 }  // namespace execvm

@@ -137,5 +137,49 @@ TEST(Report, ABootTimeout) {
   EXPECT_EQ(report_run(r, c).text.find("--cpus 8"), std::string::npos);
 }
 
+TEST(Report, AMissingOutputFailsASucceedingCommandOnly) {
+  ReportContext c = context();
+  c.outputs.problems = {"--output /tmp/x: no such file in the guest"};
+  RelayResult r = ended(End::kExited);
+  r.status = {false, 0};
+  Report report = report_run(r, c);
+  EXPECT_EQ(report.exit_code, 125);
+  EXPECT_EQ(report.text, "execvm: --output /tmp/x: no such file in the guest\n");
+  // The command's own failure wins, and the line is still there.
+  r.status = {false, 3};
+  EXPECT_EQ(report_run(r, c).exit_code, 3);
+  EXPECT_EQ(report_run(r, c).text, report.text);
+  r.status = {true, SIGTERM};
+  EXPECT_EQ(report_run(r, c).exit_code, 128 + SIGTERM);
+  // A timeout is the command's failure too: 124, its line first.
+  c.timeout = 3s;
+  EXPECT_EQ(report_run(ended(End::kTimeout), c).exit_code, 124);
+  EXPECT_EQ(report_run(ended(End::kTimeout), c).text,
+            "execvm: the command timed out after 3s; the VM was stopped\n" + report.text);
+}
+
+TEST(Report, OutputsOfACommandThatNeverStartedSayNothing) {
+  ReportContext c = context();
+  c.outputs.problems = {
+      "--output /tmp/x: not received (the run ended before the guest had sent it)"};
+  RelayResult r = ended(End::kGuestError);
+  r.guest_error = {127, "nosuch: command not found"};
+  Report report = report_run(r, c);
+  EXPECT_EQ(report.exit_code, 127);
+  EXPECT_EQ(report.text, "execvm: nosuch: command not found\n");
+  r = ended(End::kBootTimeout);
+  r.booted = false;
+  EXPECT_EQ(report_run(r, c).text.find("--output"), std::string::npos);
+}
+
+TEST(Report, NotesOfSkippedEntriesKeepTheStatus) {
+  ReportContext c = context();
+  c.outputs.notes = {"--output /d: skipped /d/sock (a socket)"};
+  RelayResult r = ended(End::kExited);
+  Report report = report_run(r, c);
+  EXPECT_EQ(report.exit_code, 0);
+  EXPECT_EQ(report.text, "execvm: --output /d: skipped /d/sock (a socket)\n");
+}
+
 }  // namespace
 }  // namespace execvm

@@ -8,6 +8,8 @@
 #include <optional>
 
 #include "host/accel.h"
+#include "host/disks.h"
+#include "host/outputs.h"
 #include "host/qemu.h"
 #include "host/relay.h"
 #include "host/report.h"
@@ -130,6 +132,9 @@ int run_session(const RunOptions& options, const Caller& caller) {
   std::optional<ImageConfig> image;
   if (options.image_root()) image.emplace();
   RunSpec spec = make_run_spec(options, caller, image ? &*image : nullptr);
+  Outputs outputs(options.outputs);  // their destinations, checked now
+  spec.outputs = outputs.guest_paths();
+  Disks disks(options.disks);  // each file open, as the guest will use it
   std::unique_ptr<Root> root = make_root(options, spec);
   Kernel kernel = choose_kernel(options);
   std::string qemu = find_qemu(options);
@@ -141,19 +146,30 @@ int run_session(const RunOptions& options, const Caller& caller) {
   spec.mounts = mounts.mounts;
   RelayOptions relaying = relay_options(options, accel);
 
+  VmConfig config = vm_config(options, qemu, kernel, accel, devices);
+  std::vector<int> inherited = devices.fds;
+  std::vector<std::string> disk_args = disks.qemu_args();
+  config.devices.insert(config.devices.end(), disk_args.begin(), disk_args.end());
+  for (int fd : disks.fds()) inherited.push_back(fd);
+  check_virtio_slots(qemu_argv(config, 0, 0), disks.size());
+
   RunSignals signals(caller.ignored_signals);
-  Vm vm(vm_config(options, qemu, kernel, accel, devices), devices.fds);
+  Vm vm(config, inherited);
   root->vm_started();
+  disks.vm_started();
   RelayResult result;
   {
     std::optional<RawTerminal> terminal;
     if (spec.tty) terminal.emplace(STDIN_FILENO);
     RelayIo io{STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, signals.fd(),
                terminal ? &*terminal : nullptr};
+    io.outputs = &outputs;
     result = relay(vm, spec_to_json(spec), io, relaying);
   }
 
-  Report report = report_run(result, report_context(options, relaying, accel, *root));
+  ReportContext context = report_context(options, relaying, accel, *root);
+  context.outputs = outputs.finish();
+  Report report = report_run(result, context);
   write_all(STDERR_FILENO, report.text);
   if (options.stats) print_stats(result, accel, *root, vm, report.exit_code);
   return report.exit_code;

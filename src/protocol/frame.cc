@@ -31,7 +31,7 @@ uint16_t get_u16(const char* p) {
 
 bool known_type(uint8_t t) {
   return t >= static_cast<uint8_t>(FrameType::kHello) &&
-         t <= static_cast<uint8_t>(FrameType::kClock);
+         t <= static_cast<uint8_t>(FrameType::kOutputData);
 }
 
 void expect_size(std::string_view payload, size_t size, const char* what) {
@@ -70,6 +70,10 @@ const char* frame_type_name(FrameType type) {
       return "spec part";
     case FrameType::kClock:
       return "clock";
+    case FrameType::kOutput:
+      return "output";
+    case FrameType::kOutputData:
+      return "output data";
   }
   return "unknown";
 }
@@ -185,6 +189,60 @@ std::string encode_error(const GuestError& error) {
 GuestError decode_error(std::string_view payload) {
   if (payload.empty()) throw ProtocolError("empty error frame");
   return {static_cast<unsigned char>(payload[0]), std::string(payload.substr(1))};
+}
+
+const char* output_kind_name(OutputEntry::Kind kind) {
+  switch (kind) {
+    case OutputEntry::Kind::kFile:
+      return "file";
+    case OutputEntry::Kind::kDirectory:
+      return "directory";
+    case OutputEntry::Kind::kSymlink:
+      return "symlink";
+    case OutputEntry::Kind::kSkipped:
+      return "skipped";
+    case OutputEntry::Kind::kEnd:
+      return "end";
+    case OutputEntry::Kind::kMissing:
+      return "missing";
+    case OutputEntry::Kind::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+// u32 output, u8 kind, u32 mode, i64 mtime, u64 size, u32 path length, the path, the text.
+std::string encode_output_entry(const OutputEntry& e) {
+  std::string out;
+  put_u32(out, e.output);
+  out += static_cast<char>(e.kind);
+  put_u32(out, e.mode);
+  out += encode_i64(e.mtime_ns);
+  out += encode_i64(static_cast<int64_t>(e.size));
+  put_u32(out, static_cast<uint32_t>(e.path.size()));
+  out += e.path;
+  out += e.text;
+  return out;
+}
+
+OutputEntry decode_output_entry(std::string_view p) {
+  constexpr size_t kFixed = 4 + 1 + 4 + 8 + 8 + 4;
+  if (p.size() < kFixed) throw ProtocolError("short output entry");
+  OutputEntry e;
+  e.output = get_u32(p.data());
+  uint8_t kind = static_cast<uint8_t>(p[4]);
+  if (kind > static_cast<uint8_t>(OutputEntry::Kind::kFailed))
+    throw ProtocolError("unknown output entry kind " + std::to_string(kind));
+  e.kind = static_cast<OutputEntry::Kind>(kind);
+  e.mode = get_u32(p.data() + 5);
+  if (e.mode > 07777) throw ProtocolError("output entry mode out of range");
+  e.mtime_ns = decode_i64(p.substr(9, 8));
+  e.size = static_cast<uint64_t>(decode_i64(p.substr(17, 8)));
+  uint32_t length = get_u32(p.data() + 25);
+  if (length > p.size() - kFixed) throw ProtocolError("output entry path beyond its frame");
+  e.path = std::string(p.substr(kFixed, length));
+  e.text = std::string(p.substr(kFixed + length));
+  return e;
 }
 
 }  // namespace execvm::protocol

@@ -15,6 +15,15 @@
 // holding the command's stdout and stderr has closed them, and Eof for each of the two; once the
 // host has the exit and both ends it answers Ack, and only then does the guest power off: data
 // still in flight when a VM ends is lost (measured), so the guest waits for the host's word.
+//
+// Files out (the RunSpec's outputs): after the two Eofs the guest sends each output in the
+// spec's order as Output frames (an OutputEntry each; a directory's entries parents first), a
+// file's bytes as the OutputData frames right after its entry, and ends each output with one
+// entry of kind End, Missing or Failed. The host's Ack then waits for that last entry too.
+//
+// Both ends are built together (the agent is embedded in execvm), so there is one version:
+// kVersion changes with every change of a frame's layout or of the session's order, and a Hello
+// of another version ends the session.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +34,7 @@
 
 namespace execvm::protocol {
 
-inline constexpr uint32_t kVersion = 2;
+inline constexpr uint32_t kVersion = 3;
 inline constexpr uint8_t kMagic = 0xE5;
 inline constexpr size_t kHeaderSize = 8;
 inline constexpr size_t kMaxPayload = 1 << 20;
@@ -46,6 +55,8 @@ enum class FrameType : uint8_t {
   kError = 11,     // guest -> host: u8 exit status, then one line saying what failed
   kSpecPart = 12,  // host -> guest: a piece of the RunSpec's JSON; more follow
   kClock = 13,     // host -> guest: i64 the host's realtime clock in nanoseconds
+  kOutput = 14,    // guest -> host: OutputEntry, one entry of an output
+  kOutputData = 15,  // guest -> host: the next bytes of the file whose entry came last
 };
 
 enum Stream : uint8_t { kStdin = 0, kStdout = 1, kStderr = 2 };
@@ -124,5 +135,31 @@ struct GuestError {
 };
 std::string encode_error(const GuestError& error);
 GuestError decode_error(std::string_view payload);
+
+// One entry of a file out of the guest (an Output frame).
+struct OutputEntry {
+  enum class Kind : uint8_t {
+    kFile = 0,       // a regular file: SIZE bytes follow in OutputData frames
+    kDirectory = 1,  // a directory: its entries follow (their paths under this one's)
+    kSymlink = 2,    // a symbolic link to TEXT
+    kSkipped = 3,    // not copied (a device node, a socket, another filesystem): TEXT says what
+    kEnd = 4,        // the output is complete
+    kMissing = 5,    // the output does not exist in the guest
+    kFailed = 6,     // the output could not be read in the guest: TEXT says why
+  };
+  uint32_t output = 0;  // its index in the RunSpec's outputs
+  Kind kind = Kind::kEnd;
+  // Relative to the output: "" is the output itself, "a/b" is b in its directory a.
+  std::string path;
+  uint32_t mode = 0;     // the permission bits (07777)
+  int64_t mtime_ns = 0;  // modification time, nanoseconds since the epoch
+  uint64_t size = 0;     // of a file
+  std::string text;      // a symlink's target, or a note
+  bool operator==(const OutputEntry&) const = default;
+};
+const char* output_kind_name(OutputEntry::Kind kind);
+std::string encode_output_entry(const OutputEntry& entry);
+// Throws ProtocolError on a malformed entry (the path is checked by its reader, not here).
+OutputEntry decode_output_entry(std::string_view payload);
 
 }  // namespace execvm::protocol

@@ -76,6 +76,10 @@ TEST(Frame, GarbageNeverCrashes) {
           decode_winsize(f->payload);
         } catch (const ProtocolError&) {
         }
+        try {
+          decode_output_entry(f->payload);
+        } catch (const ProtocolError&) {
+        }
       }
     } catch (const ProtocolError&) {
     }
@@ -99,6 +103,37 @@ TEST(Frame, PayloadCodecs) {
   EXPECT_EQ(err.message, "foo: command not found");
   EXPECT_THROW(decode_error(""), ProtocolError);
   EXPECT_THROW(decode_hello("ab"), ProtocolError);
+}
+
+TEST(Frame, OutputEntriesRoundTrip) {
+  OutputEntry file{3, OutputEntry::Kind::kFile, "a/b\xff", 0644, -1'500'000'000, 1ull << 40, ""};
+  EXPECT_EQ(decode_output_entry(encode_output_entry(file)), file);
+  OutputEntry link{0, OutputEntry::Kind::kSymlink, "", 0777, 7, 0, std::string("/etc\0x", 6)};
+  EXPECT_EQ(decode_output_entry(encode_output_entry(link)), link);
+  OutputEntry end{1, OutputEntry::Kind::kEnd};
+  EXPECT_EQ(decode_output_entry(encode_output_entry(end)), end);
+  // Read back as the reader gets it: in a frame.
+  std::string wire;
+  append_frame(wire, FrameType::kOutput, encode_output_entry(file));
+  append_frame(wire, FrameType::kOutputData, "bytes");
+  FrameReader reader;
+  reader.feed(wire);
+  EXPECT_EQ(decode_output_entry(reader.next()->payload), file);
+  EXPECT_EQ(reader.next()->type, FrameType::kOutputData);
+}
+
+TEST(Frame, RejectsBadOutputEntries) {
+  std::string good = encode_output_entry({0, OutputEntry::Kind::kFile, "name", 0600, 0, 4, ""});
+  EXPECT_THROW(decode_output_entry(good.substr(0, 28)), ProtocolError);  // short
+  std::string kind = good;
+  kind[4] = 7;
+  EXPECT_THROW(decode_output_entry(kind), ProtocolError);
+  std::string mode = good;
+  mode[6] = 0x10;  // 010000: a file type bit, not a permission
+  EXPECT_THROW(decode_output_entry(mode), ProtocolError);
+  std::string path = good;
+  path[25] = 5;  // a path longer than what follows
+  EXPECT_THROW(decode_output_entry(path), ProtocolError);
 }
 
 TEST(ExitStatus, ShellStatus) {

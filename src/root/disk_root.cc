@@ -61,7 +61,8 @@ GuestMounts DiskRoot::mounts() const {
   GuestMounts m;
   // A read-only ext4 is mounted without replaying its journal: the device cannot be written.
   std::string options = fstype_ == "ext4" && !writable_ ? "noload" : "";
-  m.root = {std::string("disk:") + kRootDiskSerial, "/", fstype_, options, !writable_};
+  m.root = {std::string("/dev/disk/by-id/virtio-") + kRootDiskSerial, "/", fstype_, options,
+            !writable_};
   add_nine_p_mounts(shares_, m);
   return m;
 }

@@ -111,6 +111,7 @@ std::string spec_to_json(const RunSpec& spec) {
       {"mounts", mounts},
   };
   if (!spec.root.fstype.empty()) j["root"] = mount_to_json(spec.root);
+  if (!spec.outputs.empty()) j["outputs"] = byte_list(spec.outputs);
   return j.dump();
 }
 
@@ -167,6 +168,12 @@ RunSpec spec_from_json(std::string_view text) {
       for (const auto& m : j["mounts"]) spec.mounts.push_back(mount_from_json(m, "mounts"));
     }
     if (j.contains("root")) spec.root = mount_from_json(j["root"], "root");
+    if (j.contains("outputs")) {
+      spec.outputs = byte_list_from(j["outputs"], "outputs");
+      for (const auto& path : spec.outputs)
+        if (path.empty() || path.find('\0') != std::string::npos)
+          throw SpecError("outputs: expected paths");
+    }
   } catch (const json::exception& e) {
     throw SpecError(std::string("bad run spec: ") + e.what());
   }

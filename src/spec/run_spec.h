@@ -50,11 +50,15 @@ struct RunSpec {
   // The guest's /: ROOT mounted read-only as the lower layer of an overlay whose upper layer is
   // a tmpfs, so the guest writes anywhere and none of it leaves the VM; or, when ROOT is not
   // read-only, mounted writable as the root itself. An empty fstype keeps the initramfs as the
-  // root (the bare mode). A source "disk:SERIAL" is the virtio disk with that serial.
+  // root (the bare mode). A disk is named by its
+  // serial: /dev/disk/by-id/virtio-SERIAL.
   MountSpec root;
   // Mounted over the root in order (parents before children), after the guest's own /proc,
   // /sys, /dev, /tmp and /run: the shares that write through to the host.
   std::vector<MountSpec> mounts;
+  // Files out (--output): guest paths (relative ones against CWD) that the agent sends to the
+  // host once the command has ended, in this order. Where they go is the host's business.
+  std::vector<std::string> outputs;
   bool operator==(const RunSpec&) const = default;
 };
 

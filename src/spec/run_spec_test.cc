@@ -26,6 +26,7 @@ TEST(RunSpec, RoundTripsByteExact) {
   spec.root = {"root", "/", "virtiofs", "", true};
   spec.mounts = {{"/home/u/src", "/home/u/src", "bind", "", false},
                  {"share1", "/data", "9p", "trans=virtio,cache=mmap", true}};
+  spec.outputs = {"/tmp/out.json", "relative/dir", "/tmp/\xff\xfe"};
   RunSpec back = spec_from_json(spec_to_json(spec));
   EXPECT_EQ(back, spec);
 }
@@ -42,7 +43,9 @@ TEST(RunSpec, RejectsBadInput) {
         "{\"argv\": [\"ls\"], \"uid\": \"0\"}", "{\"argv\": [{\"base64\": \"!!\"}]}",
         "{\"argv\": [\"ls\"], \"tty\": 1}", "{\"argv\": [\"ls\"], \"groups\": [-1]}",
         "{\"argv\": [\"ls\"], \"mounts\": [1]}", "{\"argv\": [\"ls\"], \"ignored_signals\": [0]}",
-        "{\"argv\": [\"ls\"], \"closed_fds\": [0]}", "{\"argv\": [\"ls\"], \"closed_fds\": 1}"})
+        "{\"argv\": [\"ls\"], \"closed_fds\": [0]}", "{\"argv\": [\"ls\"], \"closed_fds\": 1}",
+        "{\"argv\": [\"ls\"], \"outputs\": \"/x\"}", "{\"argv\": [\"ls\"], \"outputs\": [\"\"]}",
+        "{\"argv\": [\"ls\"], \"outputs\": [2]}"})
     EXPECT_THROW(spec_from_json(bad), SpecError) << bad;
 }
 
@@ -51,6 +54,7 @@ TEST(RunSpec, DefaultsForMissingFields) {
   EXPECT_EQ(spec.cwd, "/");
   EXPECT_EQ(spec.uid, 0u);
   EXPECT_FALSE(spec.tty);
+  EXPECT_TRUE(spec.outputs.empty());
 }
 
 }  // namespace

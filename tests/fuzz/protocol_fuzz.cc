@@ -42,6 +42,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             case FrameType::kError:
               decode_error(frame->payload);
               break;
+            case FrameType::kOutput:
+              decode_output_entry(frame->payload);
+              break;
             default:
               break;
           }
