@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "guest/channel.h"
+#include "guest/network.h"
 #include "guest/relay.h"
 #include "guest/root.h"
 #include "guest/spawn.h"
@@ -59,6 +60,7 @@ void set_hostname(const std::string& name) {
     int64_t realtime_ns = 0;
     RunSpec spec = port->receive_spec(realtime_ns);
     enter_root(spec);
+    set_up_network(spec.network);
     set_realtime(realtime_ns);
     set_hostname(spec.hostname);
     try {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "host/accel.h"
+#include "host/network.h"
 
 namespace execvm {
 
@@ -23,6 +24,9 @@ struct VmConfig {
   // The guest's RAM in a shared memfd, which vhost-user devices (virtiofs) need.
   bool shared_memory = false;
   std::vector<std::string> devices;  // further QEMU arguments: the filesystems' devices
+  // The guest's network: none (no network device), or user-mode with these forwards.
+  NetworkMode network = NetworkMode::kNone;
+  std::vector<PortForward> publish;
 };
 
 // The kernel command line for CONFIG.
