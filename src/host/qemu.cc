@@ -1,8 +1,31 @@
 #include "host/qemu.h"
 
 #include "protocol/frame.h"
+#include "util/error.h"
 
 namespace execvm {
+
+namespace {
+
+// microvm's virtio-mmio transports (VIRTIO_NUM_TRANSPORTS in QEMU's hw/i386/microvm.c): each
+// virtio device takes one, and QEMU fails past them with "No 'virtio-bus' bus found".
+constexpr size_t kVirtioSlots = 8;
+
+// The virtio devices of ARGV: each -device whose driver is a virtio-*-device or
+// vhost-user-*-device (a virtserialport rides on its serial device).
+size_t virtio_devices(const std::vector<std::string>& argv) {
+  size_t n = 0;
+  for (size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] != "-device") continue;
+    std::string driver = argv[i + 1].substr(0, argv[i + 1].find(','));
+    if ((driver.starts_with("virtio-") || driver.starts_with("vhost-user-")) &&
+        driver.ends_with("-device"))
+      ++n;
+  }
+  return n;
+}
+
+}  // namespace
 
 std::string kernel_cmdline(const VmConfig& c) {
   // panic=-1 and reboot=t: a panic or the agent's reboot ends QEMU at once (with -no-reboot).
@@ -66,6 +89,13 @@ std::vector<std::string> qemu_argv(const VmConfig& c, int console_fd, int channe
   // No network device unless asked for: -nodefaults leaves the guest without one.
   std::vector<std::string> network = network_qemu_args(c.network, c.publish);
   argv.insert(argv.end(), network.begin(), network.end());
+  if (size_t n = virtio_devices(argv); n > kVirtioSlots)
+    throw Error("this VM would need " + std::to_string(n) +
+                    " virtio devices and QEMU's microvm has " + std::to_string(kVirtioSlots) +
+                    " (the channel and the entropy source take two, the network one, the root "
+                    "and each -v over 9p one each, each disk one)",
+                "share fewer directories (over virtiofs they take one device in all), or drop "
+                "--network");
   return argv;
 }
 

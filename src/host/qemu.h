@@ -33,7 +33,8 @@ struct VmConfig {
 std::string kernel_cmdline(const VmConfig& config);
 
 // QEMU's argv for CONFIG, with the serial console on the connected socket CONSOLE_FD and the
-// agent's virtio-serial port on CHANNEL_FD (both passed to QEMU at these numbers).
+// agent's virtio-serial port on CHANNEL_FD (both passed to QEMU at these numbers). Throws Error
+// when its virtio devices are more than microvm's virtio-mmio slots.
 std::vector<std::string> qemu_argv(const VmConfig& config, int console_fd, int channel_fd);
 
 }  // namespace execvm
