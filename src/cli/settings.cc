@@ -260,7 +260,7 @@ std::vector<Setting> make_settings() {
        .show = [](const RunOptions& o) { return shown(kNetworks, o.network); }},
       {.name = "publish",
        .short_flag = "-p",
-       .metavar = "[HOSTIP:]HOSTPORT:GUESTPORT[/udp]",
+       .metavar = "[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp]",
        .arity = Arity::kList,
        .group = G::kIsolation,
        .help = "forward HOSTPORT on this host (on 127.0.0.1 unless HOSTIP says otherwise) to "
