@@ -61,10 +61,10 @@ struct RunSpec {
   // Mounted over the root in order (parents before children), after the guest's own /proc,
   // /sys, /dev, /tmp and /run: the shares that write through to the host.
   std::vector<MountSpec> mounts;
-  // The command's confinement: when set, it keeps only these capabilities (a root command has
-  // them bounding, permitted and effective; any other none), and runs with no_new_privs under a
-  // seccomp filter like docker's default profile (which lets through what these capabilities
-  // need). Unset: no confinement; a root command has all of root's powers.
+  // The command's confinement: when set, these capabilities are its bounding set (a root
+  // command has them permitted and effective too, any other none), and it runs with
+  // no_new_privs under a seccomp filter like docker's default profile (which lets through what
+  // these capabilities need). Unset: no confinement; a root command has all of root's powers.
   std::optional<CapabilitySet> capabilities;
   // Configured before the command starts; no address: the guest has no network but lo.
   NetworkSpec network;
