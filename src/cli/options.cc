@@ -30,6 +30,9 @@ around the working directory or else the directory itself, COMMAND's directory w
 is a path, $TMPDIR when it is under /tmp, and each -v):)",
     "VM:",
     "Command:",
+    R"(Isolation (by default COMMAND is confined like a docker container's process on an image,
+directory or disk root, and has all of its user's powers on the host's root and with --bare;
+the guest has no network):)",
     "Diagnostics:",
 };
 
@@ -135,6 +138,11 @@ void finish_run_options(CLI::App& app, ParsedRun& parsed, bool command_required)
   if (roots.size() > 1)
     throw Error(roots[0] + " and " + roots[1] + " do not go together: a run has one root",
                 "choose one of --bare, --image, --rootfs and --root-disk");
+  if (!o.publish.empty() && o.network != NetworkMode::kUser)
+    throw Error("-p needs a network, and the guest has none by default", "add --network user");
+  if (o.privileged && (!o.cap_add.empty() || !o.cap_drop.empty()))
+    throw Error("--privileged and --cap-add or --cap-drop do not go together",
+                "--privileged keeps every capability: drop one or the other");
   if (o.bare && !o.volumes.empty())
     throw Error("--bare and -v do not go together: a bare guest has none of the host's files",
                 "drop --bare to run on the host's root");

@@ -12,6 +12,7 @@
 #include "config/volume.h"
 #include "host/accel.h"
 #include "host/disks.h"
+#include "host/network.h"
 #include "host/outputs.h"
 #include "root/share_fs.h"
 
@@ -57,6 +58,12 @@ struct RunOptions {
   std::string qemu;                   // --qemu PATH (absolute), empty: qemu-system-x86_64 from PATH
   std::vector<DiskOption> disks;      // --disk FILE[:ro][:serial=NAME], in order
   std::vector<OutputOption> outputs;  // --output GUEST_PATH[:HOST_PATH], in order
+  // Isolation: the command's capabilities and the guest's network (see command_capabilities in
+  // host/caller.h for when the command is confined).
+  std::vector<std::string> cap_add, cap_drop;  // capability names or ALL, as given (checked)
+  bool privileged = false;                     // no confinement, whatever the root
+  NetworkMode network = NetworkMode::kNone;
+  std::vector<PortForward> publish;  // -p, in order
   // Where each setting that is not a default came from: "command line" or "FILE:LINE", by
   // setting name ("cpus", "share-fs", ...; "volume V" and "env E" for each of those).
   std::map<std::string, std::string> origins;

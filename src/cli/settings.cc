@@ -6,6 +6,7 @@
 
 #include "config/trust.h"
 #include "root/host_root.h"
+#include "spec/capabilities.h"
 #include "util/paths.h"
 #include "util/strings.h"
 
@@ -32,6 +33,8 @@ constexpr Choice<AccelRequest> kAccels[] = {
     {"auto", AccelRequest::kAuto}, {"kvm", AccelRequest::kKvm}, {"tcg", AccelRequest::kTcg}};
 constexpr Choice<TtyMode> kTtyModes[] = {
     {"auto", TtyMode::kAuto}, {"always", TtyMode::kAlways}, {"never", TtyMode::kNever}};
+constexpr Choice<NetworkMode> kNetworks[] = {{"none", NetworkMode::kNone},
+                                             {"user", NetworkMode::kUser}};
 
 // "auto|kvm|tcg", or with SEP and LAST: "auto, kvm or tcg".
 template <typename T, size_t N>
@@ -81,6 +84,14 @@ std::chrono::milliseconds positive_duration(const SettingValue& v) {
   if (!d) refuse(v, "not a duration", hint);
   if (d->count() == 0) refuse(v, "no time for a run", "give 1ms or more; " + hint);
   return *d;
+}
+
+// A capability as --cap-add and --cap-drop take it, as written.
+std::string capability(const SettingValue& v) {
+  if (!is_capability_or_all(v.text))
+    refuse(v, "not a capability",
+           "use names like NET_ADMIN or CAP_NET_ADMIN (see capabilities(7)), or ALL");
+  return v.text;
 }
 
 std::vector<Setting> make_settings() {
@@ -308,6 +319,52 @@ std::vector<Setting> make_settings() {
            [](const RunOptions& o) {
              Shown out;
              for (const auto& p : o.outputs) out.push_back(p.text);
+             return out;
+           }},
+      // Isolation (issue "OCI images as VM roots"): the command's confinement and the network.
+      {.name = "cap-add",
+       .metavar = "CAP",
+       .arity = Arity::kList,
+       .group = G::kIsolation,
+       .help = "let COMMAND keep capability CAP (NET_ADMIN or CAP_NET_ADMIN, any case; ALL for "
+               "every one) beyond docker's default set, and the system calls it needs; confines "
+               "COMMAND on any root",
+       .parse = [](RunOptions& o, const SettingValue& v) { o.cap_add.push_back(capability(v)); },
+       .show = [](const RunOptions& o) { return o.cap_add; }},
+      {.name = "cap-drop",
+       .metavar = "CAP",
+       .arity = Arity::kList,
+       .group = G::kIsolation,
+       .help = "take capability CAP (or ALL) from COMMAND's set; confines COMMAND on any root",
+       .parse = [](RunOptions& o, const SettingValue& v) { o.cap_drop.push_back(capability(v)); },
+       .show = [](const RunOptions& o) { return o.cap_drop; }},
+      {.name = "privileged",
+       .arity = Arity::kFlag,
+       .group = G::kIsolation,
+       .help = "do not confine COMMAND: every capability, no seccomp filter, setuid programs work",
+       .parse = [](RunOptions& o, const SettingValue& v) { o.privileged = v.text == "true"; },
+       .show = [](const RunOptions& o) { return yes_no(o.privileged); }},
+      {.name = "network",
+       .metavar = names(kNetworks),
+       .group = G::kIsolation,
+       .help = "none: no network device, only lo; user: QEMU's user-mode network, a NAT in "
+               "QEMU's process to this host's networks (this host is 10.0.2.2, the guest "
+               "10.0.2.15)",
+       .parse = [](RunOptions& o, const SettingValue& v) { o.network = choice(v, kNetworks); },
+       .show = [](const RunOptions& o) { return shown(kNetworks, o.network); }},
+      {.name = "publish",
+       .short_flag = "-p",
+       .metavar = "[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp]",
+       .arity = Arity::kList,
+       .group = G::kIsolation,
+       .help = "forward HOSTPORT on this host (on 127.0.0.1 unless HOSTIP says otherwise) to "
+               "GUESTPORT in the guest, TCP unless /udp; needs --network user",
+       .parse = [](RunOptions& o,
+                   const SettingValue& v) { o.publish.push_back(parse_publish(v.text, v.label)); },
+       .show =
+           [](const RunOptions& o) {
+             Shown out;
+             for (const auto& f : o.publish) out.push_back(f.text);
              return out;
            }},
       {.name = "console",

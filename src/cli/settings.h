@@ -24,7 +24,7 @@ enum class Arity {
 };
 
 // The groups of --help, in order.
-enum class HelpGroup { kRoot, kVm, kCommand, kDiagnostics };
+enum class HelpGroup { kRoot, kVm, kCommand, kIsolation, kDiagnostics };
 
 struct Setting {
   std::string name;        // the long option without its dashes, and the key of origins: "cpus"

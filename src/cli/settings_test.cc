@@ -73,6 +73,13 @@ const std::vector<std::pair<Args, std::string>> kGoodValues = {
     {{"--share-fs", "virtiofs"}, "share-fs virtiofs"},
     {{"--share-fs", "9p"}, "share-fs 9p"},
     {{"--bare"}, "bare yes"},
+    {{"--image", "oci:layout:1.2"}, "image oci:layout:1.2"},
+    {{"--rootfs", "/srv/root"}, "rootfs /srv/root"},
+    {{"--root-disk", "/d/root.ext4:rw"}, "root-disk /d/root.ext4:rw"},
+    {{"--root-disk", "/d/root.sqfs"}, "root-disk /d/root.sqfs"},
+    {{"-u", "1000:1000"}, "user 1000:1000"},
+    {{"--user", "app"}, "user app"},
+    {{"--image", "img", "--entrypoint", "/bin/sh"}, "entrypoint /bin/sh"},
     {{"--kernel", "/boot/vmlinuz"}, "kernel /boot/vmlinuz"},
     {{"--kernel", "/k/../vmlinux"}, "kernel /vmlinux"},
     {{"--accel", "kvm"}, "accel kvm"},
@@ -100,6 +107,14 @@ const std::vector<std::pair<Args, std::string>> kGoodValues = {
     {{"--boot-timeout", "5s"}, "boot-timeout 5s"},
     {{"--console"}, "console yes"},
     {{"--stats"}, "stats yes"},
+    {{"--cap-add", "NET_ADMIN"}, "cap-add NET_ADMIN"},
+    {{"--cap-add", "all"}, "cap-add all"},
+    {{"--cap-drop", "cap_net_raw"}, "cap-drop cap_net_raw"},
+    {{"--privileged"}, "privileged yes"},
+    {{"--network", "user"}, "network user"},
+    {{"--network", "none"}, "network none"},
+    {{"--network", "user", "-p", "8080:80"}, "publish 8080:80"},
+    {{"--network", "user", "--publish", "0.0.0.0:53:53/udp"}, "publish 0.0.0.0:53:53/udp"},
 };
 
 TEST(Settings, EverySettingParsesItsValues) {
@@ -116,12 +131,29 @@ TEST(Settings, EverySettingParsesItsValues) {
 
 TEST(Settings, DefaultsAreShownAsDefaults) {
   RunOptions o = parse_run_options({"true"}).options;
-  for (const char* setting :
-       {"share-fs auto", "bare no", "kernel execvm's own", "accel auto", "cpus 1", "memory 512M",
-        "qemu qemu-system-x86_64 from PATH", "sudo no", "workdir the current directory", "tty auto",
-        "timeout none", "boot-timeout 30s under TCG, 10s under KVM", "console no", "stats no"})
+  for (const char* setting : {"share-fs auto",
+                              "bare no",
+                              "kernel execvm's own",
+                              "accel auto",
+                              "cpus 1",
+                              "memory 512M",
+                              "qemu qemu-system-x86_64 from PATH",
+                              "sudo no",
+                              "workdir the current directory",
+                              "tty auto",
+                              "timeout none",
+                              "boot-timeout 30s under TCG, 10s under KVM",
+                              "console no",
+                              "stats no",
+                              "privileged no",
+                              "network none",
+                              "image none",
+                              "rootfs none",
+                              "root-disk none",
+                              "user yours",
+                              "entrypoint the image's"})
     EXPECT_EQ(origin(o, setting), "default") << setting;
-  EXPECT_EQ(describe_settings(o).size(), 14u);  // no volumes, no variables
+  EXPECT_EQ(describe_settings(o).size(), 21u);  // no volumes, variables, capabilities, ports
 }
 
 TEST(Settings, BadValuesAreRefusedWithWhatWasWritten) {
@@ -167,6 +199,23 @@ TEST(Settings, BadValuesAreRefusedWithWhatWasWritten) {
            {{"--output", "/tmp/x:"},
             "--output /tmp/x:: no host path after the colon: write GUEST_PATH or "
             "GUEST_PATH:HOST_PATH"},
+           {{"--cap-add", "WIZARDRY"},
+            "--cap-add WIZARDRY: not a capability: use names like NET_ADMIN or CAP_NET_ADMIN "
+            "(see capabilities(7)), or ALL"},
+           {{"--cap-drop", "CAP_ALL"},
+            "--cap-drop CAP_ALL: not a capability: use names like NET_ADMIN or CAP_NET_ADMIN "
+            "(see capabilities(7)), or ALL"},
+           {{"--network", "host"}, "--network host: not a known value: use none or user"},
+           {{"-p", "80"},
+            "-p 80: no host and guest ports: the form is -p "
+            "[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp]"},
+           {{"--network", "user", "--publish", "99999:80"},
+            "-p 99999:80: port 99999 is out of range: ports are 1 to 65535"},
+           {{"-p", "8080:80"},
+            "-p needs a network, and the guest has none by default: add --network user"},
+           {{"--privileged", "--cap-drop", "ALL"},
+            "--privileged and --cap-add or --cap-drop do not go together: --privileged keeps "
+            "every capability: drop one or the other"},
        })
     EXPECT_EQ(refusal(args), message);
 }
@@ -193,6 +242,7 @@ const std::vector<Both> kSameBothWays = {
     {{"--sudo"}, "sudo = true"},
     {{"--accel", "tcg"}, "accel = \"tcg\""},
     {{"--share-fs", "9p"}, "share-fs = \"9p\""},
+    {{"--image", "oci:img:1"}, "image = \"oci:img:1\""},
     {{"--kernel", "k/vmlinux"}, "kernel = \"k/vmlinux\""},
     {{"-v", "data:/in:ro", "-v", "/x"}, "volumes = [\"data:/in:ro\", \"/x\"]"},
     {{"-e", "A=1", "-e", "B=two words"}, "[env]\nA = \"1\"\nB = \"two words\""},

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "guest/channel.h"
+#include "guest/network.h"
 #include "guest/outputs.h"
 #include "guest/relay.h"
 #include "guest/root.h"
@@ -62,6 +63,7 @@ void set_hostname(const std::string& name) {
     int64_t realtime_ns = 0;
     RunSpec spec = port->receive_spec(realtime_ns);
     enter_root(spec);
+    set_up_network(spec.network);
     set_realtime(realtime_ns);
     set_hostname(spec.hostname);
     try {

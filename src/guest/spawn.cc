@@ -15,8 +15,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <vector>
 
+#include "guest/confine.h"
 #include "guest/exec_path.h"
 #include "util/error.h"
 #include "util/paths.h"
@@ -27,7 +29,7 @@ namespace execvm::guest {
 namespace {
 
 // Which step failed in the child, reported over the exec-error pipe with its errno.
-enum class Step : int { kTerminal = 1, kIdentity, kCwd, kExec };
+enum class Step : int { kTerminal = 1, kIdentity, kCwd, kConfine, kExec };
 
 constexpr int kOutputPipeSize = 1 << 20;
 
@@ -69,6 +71,8 @@ std::string describe(const RunSpec& spec, Failure f) {
              ": " + strerror(f.err);
     case Step::kCwd:
       return "cannot change to directory " + spec.cwd + " in the guest: " + strerror(f.err);
+    case Step::kConfine:
+      return std::string("cannot confine the command: ") + strerror(f.err);
     case Step::kExec:
       break;  // describe_exec_failure says why
   }
@@ -84,6 +88,7 @@ struct ChildContext {
   int stdin_fd, stdout_fd, stderr_fd;
   ExecPlan exec;
   std::vector<gid_t> groups;
+  const Confinement* confinement;  // or nullptr: the command has the agent's powers
   Failure failure{};
 };
 
@@ -125,6 +130,10 @@ int child_main(void* arg) {
       ::setrlimit(RLIMIT_STACK, &stack);
     }
   }
+  // The bounding set is limited while the child still has CAP_SETPCAP.
+  if (c.confinement) {
+    if (int err = limit_capabilities(*c.confinement)) child_fail(c, Step::kConfine, err);
+  }
   // Identity: supplementary groups, then gid, then uid (after which nothing else may change).
   if (::setgroups(c.groups.size(), c.groups.data()) < 0 ||
       ::setresgid(spec.gid, spec.gid, spec.gid) < 0 ||
@@ -132,6 +141,10 @@ int child_main(void* arg) {
     child_fail(c, Step::kIdentity, errno);
   ::umask(static_cast<mode_t>(spec.umask));
   if (::chdir(spec.cwd.c_str()) < 0) child_fail(c, Step::kCwd, errno);
+  // Last before exec: the command's own limits (its capabilities, no_new_privs, the filter).
+  if (c.confinement) {
+    if (int err = confine(*c.confinement)) child_fail(c, Step::kConfine, err);
+  }
   exec_command(c.exec);
   child_fail(c, Step::kExec, c.exec.failure.err);
 }
@@ -179,6 +192,9 @@ Child spawn_command(const RunSpec& spec) {
   c.stderr_fd = err_w.get();
   c.exec = plan_exec(spec.argv, spec.env);
   c.groups.assign(spec.groups.begin(), spec.groups.end());
+  std::optional<Confinement> confinement;
+  if (spec.capabilities) confinement = prepare_confinement(*spec.capabilities);
+  c.confinement = confinement ? &*confinement : nullptr;
 
   // The parent sleeps until the child has exec'd or failed: no copy of the agent's memory.
   constexpr size_t kStackSize = 256 * 1024;

@@ -219,7 +219,22 @@ RunSpec make_run_spec(const RunOptions& options, const Caller& caller, const Ima
   spec.closed_fds = caller.closed_fds;
   spec.stack_limit = caller.stack_limit;
   check_exec_size(spec, caller.stack_limit);
+  // Isolation.
+  spec.capabilities = command_capabilities(options);
+  spec.network = guest_network(options.network);
   return spec;
+}
+
+std::optional<CapabilitySet> command_capabilities(const RunOptions& options) {
+  if (options.privileged) return std::nullopt;
+  bool adjusted = !options.cap_add.empty() || !options.cap_drop.empty();
+  if (!options.image_root() && !adjusted) return std::nullopt;
+  try {
+    return adjust_capabilities(default_capabilities(), options.cap_add, options.cap_drop);
+  } catch (const std::invalid_argument&) {
+    throw Error("--cap-add or --cap-drop names an unknown capability",
+                "use names like NET_ADMIN or CAP_NET_ADMIN (see capabilities(7)), or ALL");
+  }
 }
 
 }  // namespace execvm

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,5 +47,13 @@ inline constexpr const char* kImageDefaultPath =
 // beyond what exec takes (126, "Argument list too long"); and for an image without a command.
 RunSpec make_run_spec(const RunOptions& options, const Caller& caller,
                       const ImageConfig* image = nullptr);
+
+// The capabilities OPTIONS' command keeps, confined with no_new_privs and the seccomp filter
+// (see RunSpec::capabilities), or nullopt for no confinement. As docker: on an image root
+// (options.image_root()), docker's default set with --cap-add and --cap-drop applied. On the
+// host's root and with --bare, where the command is the caller (or --sudo's root with every
+// power), only when --cap-add or --cap-drop is given, over the same default set. Never with
+// --privileged.
+std::optional<CapabilitySet> command_capabilities(const RunOptions& options);
 
 }  // namespace execvm

@@ -146,6 +146,58 @@ TEST(RunSpecFromOptions, RefusesWhatExecRefuses) {
   EXPECT_TRUE(refused(with_env, c));
 }
 
+TEST(CommandCapabilities, ConfinedOnAnImageRootLikeDocker) {
+  const CapabilitySet raw = CapabilitySet{1} << 13;    // CAP_NET_RAW
+  const CapabilitySet admin = CapabilitySet{1} << 21;  // CAP_SYS_ADMIN
+  for (auto root : {&RunOptions::image, &RunOptions::rootfs, &RunOptions::root_disk}) {
+    RunOptions o = run({"id"});
+    o.*root = "/some/where";
+    EXPECT_EQ(command_capabilities(o), default_capabilities());
+    o.cap_drop = {"net_raw"};
+    o.cap_add = {"CAP_SYS_ADMIN"};
+    EXPECT_EQ(command_capabilities(o), (default_capabilities() & ~raw) | admin);
+    o.cap_drop = {"ALL"};
+    o.cap_add = {};
+    EXPECT_EQ(command_capabilities(o), CapabilitySet{0});
+    o.privileged = true;
+    EXPECT_EQ(command_capabilities(o), std::nullopt);
+  }
+}
+
+TEST(CommandCapabilities, TheHostRootAndBareOnlyWhenAsked) {
+  for (bool bare : {false, true}) {
+    RunOptions o = run({"id"});
+    o.bare = bare;
+    o.sudo = true;
+    EXPECT_EQ(command_capabilities(o), std::nullopt);  // --sudo: root with every power
+    o.cap_drop = {"ALL"};
+    EXPECT_EQ(command_capabilities(o), CapabilitySet{0});
+    o.cap_drop = {};
+    o.cap_add = {"SYS_ADMIN"};
+    EXPECT_EQ(command_capabilities(o), default_capabilities() | (CapabilitySet{1} << 21));
+    o.privileged = true;
+    EXPECT_EQ(command_capabilities(o), std::nullopt);
+  }
+}
+
+TEST(CommandCapabilities, AnUnknownNameIsOneError) {
+  RunOptions o = run({"id"});
+  o.cap_add = {"NET_ADMIN", "WIZARDRY"};
+  EXPECT_THROW(command_capabilities(o), Error);
+}
+
+TEST(RunSpecFromOptions, IsolationFields) {
+  RunOptions o = run({"ping", "10.0.2.2"});
+  RunSpec plain = make_run_spec(o, a_caller());
+  EXPECT_FALSE(plain.capabilities);
+  EXPECT_TRUE(plain.network.address.empty());
+  o.image = "/images/busybox";
+  o.network = NetworkMode::kUser;
+  RunSpec spec = make_run_spec(o, a_caller());
+  EXPECT_EQ(spec.capabilities, default_capabilities());
+  EXPECT_EQ(spec.network, guest_network(NetworkMode::kUser));
+}
+
 TEST(RunSpecFromOptions, CommandPath) {
   EXPECT_EQ(command_path({"HOME=/", "PATH=/opt/bin"}), "/opt/bin");
   EXPECT_EQ(command_path({"PATH="}), "");  // empty: the current directory, as for execvp

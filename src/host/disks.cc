@@ -156,7 +156,9 @@ void check_virtio_slots(const std::vector<std::string>& argv, size_t disks) {
   std::string slots = "microvm has " + std::to_string(kVirtioMmioSlots) + " virtio-mmio slots";
   if (disks == 0 || others >= kVirtioMmioSlots)
     throw Error("this run needs " + std::to_string(total) + " virtio devices and " + slots,
-                disks ? "attach no --disk" : "");
+                disks ? "attach no --disk"
+                      : "share fewer directories (over virtiofs they take one device in all), "
+                        "or drop --network");
   unsigned fit = kVirtioMmioSlots - others;
   throw Error(
       "too many disks: " + slots + ", and this run's other devices (the channel, the " +

@@ -1,6 +1,7 @@
 #include "host/qemu.h"
 
 #include "protocol/frame.h"
+#include "util/error.h"
 
 namespace execvm {
 
@@ -63,6 +64,9 @@ std::vector<std::string> qemu_argv(const VmConfig& c, int console_fd, int channe
                std::string("virtserialport,chardev=channel,name=") + protocol::kPortName});
   argv.insert(argv.end(), {"-device", "virtio-rng-device"});
   argv.insert(argv.end(), c.devices.begin(), c.devices.end());
+  // No network device unless asked for: -nodefaults leaves the guest without one.
+  std::vector<std::string> network = network_qemu_args(c.network, c.publish);
+  argv.insert(argv.end(), network.begin(), network.end());
   return argv;
 }
 

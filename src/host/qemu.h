@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "host/accel.h"
+#include "host/network.h"
 
 namespace execvm {
 
@@ -23,13 +24,17 @@ struct VmConfig {
   // The guest's RAM in a shared memfd, which vhost-user devices (virtiofs) need.
   bool shared_memory = false;
   std::vector<std::string> devices;  // further QEMU arguments: the filesystems' devices
+  // The guest's network: none (no network device), or user-mode with these forwards.
+  NetworkMode network = NetworkMode::kNone;
+  std::vector<PortForward> publish;
 };
 
 // The kernel command line for CONFIG.
 std::string kernel_cmdline(const VmConfig& config);
 
 // QEMU's argv for CONFIG, with the serial console on the connected socket CONSOLE_FD and the
-// agent's virtio-serial port on CHANNEL_FD (both passed to QEMU at these numbers).
+// agent's virtio-serial port on CHANNEL_FD (both passed to QEMU at these numbers). Throws Error
+// when its virtio devices are more than microvm's virtio-mmio slots.
 std::vector<std::string> qemu_argv(const VmConfig& config, int console_fd, int channel_fd);
 
 }  // namespace execvm

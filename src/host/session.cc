@@ -84,6 +84,8 @@ VmConfig vm_config(const RunOptions& options, const std::string& qemu, const Ker
   config.verbose_console = options.console;
   config.shared_memory = devices.shared_memory;
   config.devices = devices.qemu_args;
+  config.network = options.network;
+  config.publish = options.publish;
   return config;
 }
 

@@ -72,6 +72,42 @@ MountSpec mount_from_json(const json& m, const std::string& field) {
   return mount;
 }
 
+// The isolation fields: the confinement's capabilities by name, the network's addresses.
+void isolation_to_json(const RunSpec& spec, json& j) {
+  if (spec.capabilities)
+    j["confinement"] = {{"capabilities", capability_names(*spec.capabilities)}};
+  if (!spec.network.address.empty())
+    j["network"] = {{"address", spec.network.address},
+                    {"gateway", spec.network.gateway},
+                    {"dns", spec.network.dns}};
+}
+
+void isolation_from_json(const json& j, RunSpec& spec) {
+  if (j.contains("confinement")) {
+    const json& c = j["confinement"];
+    if (!c.is_object() || !c.contains("capabilities") || !c["capabilities"].is_array())
+      throw SpecError("confinement: expected {\"capabilities\": [...]}");
+    std::vector<std::string> names;
+    for (const auto& name : c["capabilities"]) {
+      if (!name.is_string()) throw SpecError("confinement.capabilities: expected names");
+      names.push_back(name.get<std::string>());
+    }
+    spec.capabilities = capability_set(names);
+    if (!spec.capabilities) throw SpecError("confinement.capabilities: an unknown capability");
+  }
+  if (j.contains("network")) {
+    const json& n = j["network"];
+    if (!n.is_object()) throw SpecError("network: expected an object");
+    for (auto [field, out] :
+         {std::pair{"address", &spec.network.address}, std::pair{"gateway", &spec.network.gateway},
+          std::pair{"dns", &spec.network.dns}}) {
+      if (!n.contains(field) || !n[field].is_string())
+        throw SpecError(std::string("network.") + field + ": expected a string");
+      *out = n[field].get<std::string>();
+    }
+  }
+}
+
 }  // namespace
 
 std::string env_value(const std::vector<std::string>& env, std::string_view name) {
@@ -112,6 +148,7 @@ std::string spec_to_json(const RunSpec& spec) {
   };
   if (!spec.root.fstype.empty()) j["root"] = mount_to_json(spec.root);
   if (!spec.outputs.empty()) j["outputs"] = byte_list(spec.outputs);
+  isolation_to_json(spec, j);
   return j.dump();
 }
 
@@ -174,6 +211,7 @@ RunSpec spec_from_json(std::string_view text) {
         if (path.empty() || path.find('\0') != std::string::npos)
           throw SpecError("outputs: expected paths");
     }
+    isolation_from_json(j, spec);
   } catch (const json::exception& e) {
     throw SpecError(std::string("bad run spec: ") + e.what());
   }

@@ -4,10 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "spec/capabilities.h"
 
 namespace execvm {
 
@@ -20,6 +23,14 @@ struct MountSpec {
   std::string options;
   bool readonly = false;
   bool operator==(const MountSpec&) const = default;
+};
+
+// The guest's network interface (eth0) as the host's user-mode network expects it.
+struct NetworkSpec {
+  std::string address;  // "10.0.2.15/24": IPv4 address and prefix length; empty: no network
+  std::string gateway;  // the default route's next hop
+  std::string dns;  // the resolver written to /etc/resolv.conf where the root is the guest's own
+  bool operator==(const NetworkSpec&) const = default;
 };
 
 struct RunSpec {
@@ -59,6 +70,13 @@ struct RunSpec {
   // Files out (--output): guest paths (relative ones against CWD) that the agent sends to the
   // host once the command has ended, in this order. Where they go is the host's business.
   std::vector<std::string> outputs;
+  // The command's confinement: when set, these capabilities are its bounding set (a root
+  // command has them permitted and effective too, any other none), and it runs with
+  // no_new_privs under a seccomp filter like docker's default profile (which lets through what
+  // these capabilities need). Unset: no confinement; a root command has all of root's powers.
+  std::optional<CapabilitySet> capabilities;
+  // Configured before the command starts; no address: the guest has no network but lo.
+  NetworkSpec network;
   bool operator==(const RunSpec&) const = default;
 };
 

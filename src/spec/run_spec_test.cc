@@ -31,6 +31,25 @@ TEST(RunSpec, RoundTripsByteExact) {
   EXPECT_EQ(back, spec);
 }
 
+TEST(RunSpec, RoundTripsIsolation) {
+  RunSpec spec;
+  spec.argv = {"ping", "-c", "1", "10.0.2.2"};
+  spec.capabilities = default_capabilities();
+  spec.network = {"10.0.2.15/24", "10.0.2.2", "10.0.2.3"};
+  std::string json = spec_to_json(spec);
+  EXPECT_NE(json.find("\"CAP_NET_RAW\""), std::string::npos) << json;
+  EXPECT_EQ(spec_from_json(json), spec);
+  // No capabilities at all is a confinement too, unlike none given.
+  spec.capabilities = 0;
+  spec.network = {};
+  RunSpec back = spec_from_json(spec_to_json(spec));
+  EXPECT_EQ(back, spec);
+  ASSERT_TRUE(back.capabilities);
+  EXPECT_EQ(spec_to_json(spec).find("network"), std::string::npos);
+  spec.capabilities.reset();
+  EXPECT_FALSE(spec_from_json(spec_to_json(spec)).capabilities);
+}
+
 TEST(RunSpec, NonUtf8BecomesBase64Object) {
   RunSpec spec;
   spec.argv = {"\xff"};
@@ -38,14 +57,27 @@ TEST(RunSpec, NonUtf8BecomesBase64Object) {
 }
 
 TEST(RunSpec, RejectsBadInput) {
-  for (auto bad :
-       {"", "[]", "{}", "{\"argv\": []}", "{\"argv\": \"ls\"}", "{\"argv\": [1]}",
-        "{\"argv\": [\"ls\"], \"uid\": \"0\"}", "{\"argv\": [{\"base64\": \"!!\"}]}",
-        "{\"argv\": [\"ls\"], \"tty\": 1}", "{\"argv\": [\"ls\"], \"groups\": [-1]}",
-        "{\"argv\": [\"ls\"], \"mounts\": [1]}", "{\"argv\": [\"ls\"], \"ignored_signals\": [0]}",
-        "{\"argv\": [\"ls\"], \"closed_fds\": [0]}", "{\"argv\": [\"ls\"], \"closed_fds\": 1}",
-        "{\"argv\": [\"ls\"], \"outputs\": \"/x\"}", "{\"argv\": [\"ls\"], \"outputs\": [\"\"]}",
-        "{\"argv\": [\"ls\"], \"outputs\": [2]}"})
+  for (auto bad : {"",
+                   "[]",
+                   "{}",
+                   "{\"argv\": []}",
+                   "{\"argv\": \"ls\"}",
+                   "{\"argv\": [1]}",
+                   "{\"argv\": [\"ls\"], \"uid\": \"0\"}",
+                   "{\"argv\": [{\"base64\": \"!!\"}]}",
+                   "{\"argv\": [\"ls\"], \"tty\": 1}",
+                   "{\"argv\": [\"ls\"], \"groups\": [-1]}",
+                   "{\"argv\": [\"ls\"], \"mounts\": [1]}",
+                   "{\"argv\": [\"ls\"], \"ignored_signals\": [0]}",
+                   "{\"argv\": [\"ls\"], \"closed_fds\": [0]}",
+                   "{\"argv\": [\"ls\"], \"closed_fds\": 1}",
+                   "{\"argv\": [\"ls\"], \"outputs\": \"/x\"}",
+                   "{\"argv\": [\"ls\"], \"outputs\": [\"\"]}",
+                   "{\"argv\": [\"ls\"], \"outputs\": [2]}",
+                   "{\"argv\": [\"ls\"], \"confinement\": []}",
+                   "{\"argv\": [\"ls\"], \"confinement\": {\"capabilities\": [\"CAP_NOPE\"]}}",
+                   "{\"argv\": [\"ls\"], \"confinement\": {\"capabilities\": [13]}}",
+                   "{\"argv\": [\"ls\"], \"network\": {\"address\": \"10.0.2.15/24\"}}"})
     EXPECT_THROW(spec_from_json(bad), SpecError) << bad;
 }
 
