@@ -2,6 +2,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -69,8 +70,11 @@ class TarArchive {
     std::unique_ptr<archive, decltype(&archive_read_free)> a(archive_read_new(), archive_read_free);
     archive_read_support_filter_all(a.get());
     archive_read_support_format_tar(a.get());
-    if (archive_read_open_filename(a.get(), path_.c_str(), 1 << 16) != ARCHIVE_OK)
+    if (archive_read_open_filename(a.get(), path_.c_str(), 1 << 16) != ARCHIVE_OK) {
+      if (archive_errno(a.get()) == EILSEQ)  // libarchive's "unrecognized format" on Linux
+        throw Error(path_ + " is not a tar archive (" + error_string(a.get()) + ")");
       throw Error("cannot read the archive " + path_ + ": " + error_string(a.get()));
+    }
     bool first = true;
     for (;;) {
       archive_entry* entry = nullptr;
@@ -319,8 +323,6 @@ Image base_image(const ImageRef& ref) {
 void finish_oci(Image& image, const ChosenImage& chosen, const JsonBlobs& json,
                 const TarArchive& tar, const BlobStore& store) {
   fill_image(image, chosen);
-  json.import(store, chosen.manifest_descriptor, "the manifest");
-  json.import(store, chosen.manifest.config, "the config");
   const auto& layers = chosen.manifest.layers;
   std::map<std::string, Want> wanted;
   std::vector<std::string> member_of(layers.size());
@@ -340,6 +342,9 @@ void finish_oci(Image& image, const ChosenImage& chosen, const JsonBlobs& json,
     image.layers[i].path = imported.at(member_of[i]).path;
     image.layers[i].verified = true;
   }
+  // Last, so that a bad layer leaves nothing of the image in the store.
+  json.import(store, chosen.manifest_descriptor, "the manifest");
+  json.import(store, chosen.manifest.config, "the config");
 }
 
 std::string read_top(const TarArchive& tar, const std::string& name) {
@@ -403,9 +408,6 @@ void finish_legacy(Image& image, const DockerArchiveImage& entry, const TarArchi
   if (entry.layers.empty()) throw Error("manifest.json lists no layers for the image");
   apply_config(image, config, entry.layers.size());
   image.config_digest = config_digest.str();
-  if (!store.contains(config_digest, config_json.size()))
-    store.import_bytes(config_json, BlobExpectation{config_digest, config_json.size()},
-                       config_what);
 
   size_t count = entry.layers.size();
   image.layers.assign(count, ImageLayer{});
@@ -454,6 +456,9 @@ void finish_legacy(Image& image, const DockerArchiveImage& entry, const TarArchi
     layer.path = blob.path;
     layer.verified = true;
   }
+  if (!store.contains(config_digest, config_json.size()))
+    store.import_bytes(config_json, BlobExpectation{config_digest, config_json.size()},
+                       config_what);
 }
 
 }  // namespace

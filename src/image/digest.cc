@@ -38,7 +38,10 @@ Digest parse_digest(std::string_view text, std::string_view what) {
     size_t want = hex_length(algorithm);
     if (want != 0 && encoded.size() == want && is_lower_hex(encoded))
       return Digest{std::string(algorithm), std::string(encoded)};
-    if (want == 0 && !algorithm.empty())
+    bool well_formed = !algorithm.empty() &&
+                       algorithm.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789+._-") ==
+                           std::string_view::npos;
+    if (want == 0 && well_formed)
       throw Error(std::string(what) + " has a digest of an unsupported algorithm: \"" +
                       printable(text) + "\"",
                   "only sha256 and sha512 digests are read");
