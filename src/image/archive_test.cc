@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "image/blob_store.h"
 #include "image/digest.h"
 #include "image/image_fixtures.h"
@@ -106,6 +108,35 @@ TEST_F(ArchiveTest, OciArchiveImportsItsBlobsVerified) {
   EXPECT_EQ(again.chain_id, image.chain_id);
   EXPECT_EQ(again.layers[1].path, image.layers[1].path);
   EXPECT_FALSE(again.layers[1].verified);
+}
+
+TEST_F(ArchiveTest, TwoFirstOpensAtOnceBothSucceed) {
+  Layout layout;
+  layout.list(add_two_layer_image(layout));
+  dir_.write("app.tar", make_tar(layout.members()));
+  Image images_opened[2];
+  std::string errors[2];
+  auto open = [&](int i) {
+    try {
+      images_opened[i] = open_image(ref(ImageRef::Kind::kOciArchive, "app.tar"), images());
+    } catch (const Error& e) {
+      errors[i] = e.message();
+    }
+  };
+  std::thread a(open, 0), b(open, 1);
+  a.join();
+  b.join();
+  EXPECT_EQ(errors[0], "");
+  EXPECT_EQ(errors[1], "");
+  ASSERT_EQ(images_opened[0].layers.size(), 2u);
+  ASSERT_EQ(images_opened[1].layers.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    // Whether each one imported a layer or found it imported depends on timing; not the result.
+    EXPECT_EQ(images_opened[0].layers[i].path, images_opened[1].layers[i].path);
+    EXPECT_EQ("sha256:" + sha256_file_hex(images_opened[0].layers[i].path),
+              images_opened[0].layers[i].digest);
+  }
+  EXPECT_EQ(tree_listing(blobs()).size(), 4u);  // no temporary file left
 }
 
 TEST_F(ArchiveTest, OciArchiveTags) {
@@ -293,6 +324,32 @@ TEST_F(ArchiveTest, DockerArchiveWithAnOciLayout) {
   EXPECT_EQ(opened.config.cmd, std::vector<std::string>{"sh"});
   EXPECT_TRUE(opened.layers[0].verified);
   EXPECT_EQ(tree_listing(blobs()).size(), 4u);
+}
+
+TEST_F(ArchiveTest, DockerArchiveOfAllPlatformsWithTheBlobsOfOne) {
+  // Docker's containerd store saves the image's whole index, with only its own platform's blobs.
+  Layout layout;
+  json arm = layout.add_image({{testing::layer_tar({{"arm", "1"}})}}, json::object(), "arm64");
+  arm["platform"] = {{"os", "linux"}, {"architecture", "arm64"}};
+  layout.files().erase("blobs/sha256/" + arm["digest"].get<std::string>().substr(7));
+  json amd = add_two_layer_image(layout);
+  amd["platform"] = {{"os", "linux"}, {"architecture", "amd64"}};
+  std::string config = layout.config_descriptor()["digest"];
+  json index = layout.add_index({arm, amd});
+  index["annotations"] = {{"io.containerd.image.name", "docker.io/library/app:1"}};
+  layout.list(index);
+  json m = json::parse(layout.blob(amd));
+  json docker = json::array(
+      {{{"Config", "blobs/sha256/" + config.substr(7)}, {"RepoTags", {"app:1"}}, {"Layers", {}}}});
+  for (const auto& l : m["layers"])
+    docker[0]["Layers"].push_back("blobs/sha256/" + l["digest"].get<std::string>().substr(7));
+  std::vector<TarMember> members = layout.members();
+  members.push_back({"manifest.json", docker.dump()});
+  dir_.write("d.tar", make_tar(members));
+  Image opened = open_image(ref(ImageRef::Kind::kDockerArchive, "d.tar", "app:1"), images());
+  EXPECT_EQ(opened.manifest_digest, amd["digest"]);
+  EXPECT_EQ(opened.config_digest, config);
+  EXPECT_EQ(opened.layers[0].media_type, media_type::kOciLayerGzip);
 }
 
 TEST_F(ArchiveTest, ACompressedArchive) {

@@ -435,7 +435,14 @@ std::optional<ChosenImage> find_image_by_config(std::string_view index_json, con
       [&](const Descriptor& desc, int depth) -> std::optional<Reached> {
     if (depth > kMaxIndexDepth || is_attestation(desc)) return std::nullopt;
     std::string what = describe(desc);
-    Document doc = parse_document(read(desc, what), desc.media_type, what);
+    Document doc;
+    try {
+      doc = parse_document(read(desc, what), desc.media_type, what);
+    } catch (const Error&) {
+      // Docker saves an index of every platform with the blobs of its own only: what cannot be
+      // read is not the image looked for.
+      return std::nullopt;
+    }
     if (doc.kind == Document::Kind::kManifest) {
       if (doc.manifest.config.digest == config) return Reached{desc, std::move(doc.manifest)};
       return std::nullopt;

@@ -130,7 +130,8 @@ ChosenImage choose_image(std::string_view index_json, const std::string& tag,
                          const JsonBlobReader& read);
 
 // The manifest of the layout whose index.json is INDEX_JSON whose config is CONFIG (any platform),
-// as choose_image() returns it; nullopt when none has.
+// as choose_image() returns it; nullopt when none has. Entries that cannot be read (a platform's
+// manifest left out of the archive) are passed over.
 std::optional<ChosenImage> find_image_by_config(std::string_view index_json, const Digest& config,
                                                 const JsonBlobReader& read);
 
