@@ -472,6 +472,13 @@ TEST_F(ArchiveTest, HardLinkedAndAbsoluteSymlinkedMembers) {
   EXPECT_EQ(opened.config_digest, testing::sha256_of(config.dump()));
 }
 
+TEST_F(ArchiveTest, NamesInMessagesAreOneLine) {
+  LegacyImage image = plain_image({testing::layer_tar({{"a", "1"}})}, {"x:1\n\x1b[2Jevil"});
+  dir_.write("d.tar", make_tar(legacy_archive({image})));
+  std::string m = error_of(ref(ImageRef::Kind::kDockerArchive, "d.tar", "y:1"));
+  EXPECT_NE(m.find("x:1??[2Jevil"), std::string::npos) << m;
+}
+
 TEST_F(ArchiveTest, AMemberTwiceIsRefused) {
   dir_.write("d.tar", make_tar({{"manifest.json", "[]"}, {"manifest.json", "[{}]"}}));
   EXPECT_NE(error_of(ref(ImageRef::Kind::kDockerArchive, "d.tar")).find("more than once"),

@@ -418,9 +418,14 @@ ChosenImage choose_image(std::string_view index_json, const std::string& tag,
   }
   const Descriptor* chosen = matched.front();
   if (digests.size() > 1) {
-    if (tag.empty() && matched_names.size() > 1)
-      throw Error("the layout holds several images; name one by its tag",
-                  "its tags are " + join(names));
+    // Entries of one name that differ by platform are chosen from; anything else is ambiguous.
+    bool platforms = std::all_of(matched.begin(), matched.end(),
+                                 [](const Descriptor* d) { return d->platform.has_value(); });
+    if (matched_names.size() > 1 || !platforms)
+      throw Error(tag.empty() ? "the layout holds several images; name one by its tag"
+                              : "the layout holds several images tagged \"" + tag + "\"",
+                  names.empty() ? "they have no tags (umoci tag gives one)"
+                                : "its tags are " + join(names));
     chosen = &choose_platform(matched, "index.json");
   }
   std::string chosen_tag = tag.empty() ? name_of(*chosen) : tag;

@@ -93,6 +93,14 @@ Image open_layout(const ImageRef& ref) {
   return image;
 }
 
+// TEXT with its control characters (an image's names may hold any) shown as '?': one line, and
+// nothing a terminal would act on.
+std::string one_line(std::string text) {
+  for (char& c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return text;
+}
+
 }  // namespace
 
 Image open_image(const ImageRef& ref, const std::string& images_dir) {
@@ -107,7 +115,7 @@ Image open_image(const ImageRef& ref, const std::string& images_dir) {
     }
     throw Error("unknown kind of image reference");
   } catch (const Error& e) {
-    throw Error("image " + ref.text + ": " + e.what(), e.hint(), e.exit_code());
+    throw Error(one_line("image " + ref.text + ": " + e.what()), one_line(e.hint()), e.exit_code());
   }
 }
 

@@ -161,6 +161,25 @@ TEST_F(LayoutTest, ChoosesByTag) {
   EXPECT_NE(m.find("no image tagged \"3.0\": its tags are 1.0, 2.0"), std::string::npos) << m;
 }
 
+TEST_F(LayoutTest, UntaggedImagesAreAmbiguousAndPlatformsAreChosenFrom) {
+  Layout layout;
+  json one = layout.add_image({{testing::layer_tar({{"v", "1"}})}});
+  json two = layout.add_image({{testing::layer_tar({{"v", "2"}})}}, json::object(), "arm64");
+  layout.list(one);
+  layout.list(two);
+  ImageRef ref = write(layout);
+  std::string m = error_of(ref, images());
+  EXPECT_NE(m.find("holds several images; name one by its tag: they have no tags"),
+            std::string::npos)
+      << m;
+  // The same entries with their platforms: a multi-platform index.json.
+  layout.index()["manifests"][0]["platform"] = kPlatformAmd64;
+  layout.index()["manifests"][1]["platform"] = {{"os", "linux"}, {"architecture", "arm64"}};
+  layout.write_to(dir_.mkdir("multi"));
+  ref.path = dir_ / "multi";
+  EXPECT_EQ(open_image(ref, images()).manifest_digest, one["digest"]);
+}
+
 TEST_F(LayoutTest, ATagMayBeDockersFullName) {
   Layout layout;
   json one = layout.add_image({{testing::layer_tar({{"v", "1"}})}});
