@@ -354,12 +354,10 @@ std::string read_top(const TarArchive& tar, const std::string& name) {
 
 // A legacy layer's media type by its first bytes.
 std::string media_type_of(std::string_view head, const std::string& what) {
+  if (head.size() >= 262 && head.substr(257, 5) == "ustar") return media_type::kOciLayer;
   if (starts_with(head, "\x1f\x8b")) return media_type::kOciLayerGzip;
   if (starts_with(head, "\x28\xb5\x2f\xfd")) return media_type::kOciLayerZstd;
-  if (starts_with(head,
-                  "\xfd"
-                  "7zXZ") ||
-      starts_with(head, "BZh"))
+  if (starts_with(head, "\xfd\x37\x7a\x58\x5a") || starts_with(head, "BZh"))  // xz: FD "7zXZ"
     throw Error(what + " is compressed with xz or bzip2, which execvm does not read");
   return media_type::kOciLayer;
 }
@@ -383,7 +381,12 @@ std::pair<size_t, std::string> choose_docker_image(const std::vector<DockerArchi
                 listing());
   }
   if (starts_with(tag, "@")) {
-    size_t n = std::stoul(tag.substr(1));
+    std::string digits = tag.substr(1);
+    if (digits.empty() || digits.size() > 9 ||
+        digits.find_first_not_of("0123456789") != std::string::npos)
+      throw Error("malformed image index \"" + tag + "\"",
+                  "docker-archive:FILE:@N names the N-th image of the archive, from 0");
+    size_t n = std::stoul(digits);
     if (n >= images.size())
       throw Error("the archive holds " + std::to_string(images.size()) + " images, no " + tag,
                   listing());
@@ -434,7 +437,7 @@ void finish_legacy(Image& image, const DockerArchiveImage& entry, const TarArchi
       ImportedBlob blob{candidate, size, store.path(candidate), ""};
       Fd fd(::open(blob.path.c_str(), O_RDONLY | O_CLOEXEC));
       if (fd) {
-        blob.head = read_head(fd.get(), 16);
+        blob.head = read_head(fd.get(), kBlobHeadSize);
         check(blob);
         layer.digest = candidate.str();
         layer.media_type = media_type_of(blob.head, what);

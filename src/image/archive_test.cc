@@ -273,9 +273,11 @@ TEST_F(ArchiveTest, LegacyCompressedLayersAreToldByTheirMagic) {
   std::string plain = testing::layer_tar({{"a", "1"}});
   std::string gz = Layout::recompress(plain, "gzip");
   std::string zst = Layout::recompress(plain, "zstd");
+  // A plain tar whose first name reads as bzip2's magic is still plain.
+  std::string bzh = testing::layer_tar({{"BZh91AY&SY", "1"}});
   LegacyImage image;
-  image.layers = {gz, zst};
-  image.diff_ids = {testing::sha256_of(plain), testing::sha256_of(plain)};
+  image.layers = {gz, zst, bzh};
+  image.diff_ids = {testing::sha256_of(plain), testing::sha256_of(plain), testing::sha256_of(bzh)};
   dir_.write("d.tar", make_tar(legacy_archive({image})));
   Image opened = open_image(ref(ImageRef::Kind::kDockerArchive, "d.tar"), images());
   EXPECT_EQ(opened.layers[0].media_type, media_type::kOciLayerGzip);
@@ -283,6 +285,11 @@ TEST_F(ArchiveTest, LegacyCompressedLayersAreToldByTheirMagic) {
   EXPECT_EQ(opened.layers[1].media_type, media_type::kOciLayerZstd);
   EXPECT_EQ(opened.layers[1].digest, testing::sha256_of(zst));
   EXPECT_EQ(opened.layers[1].diff_id, testing::sha256_of(plain));
+  EXPECT_EQ(opened.layers[2].media_type, media_type::kOciLayer);
+  // Again, from the store.
+  Image again = open_image(ref(ImageRef::Kind::kDockerArchive, "d.tar"), images());
+  EXPECT_EQ(again.layers[2].media_type, media_type::kOciLayer);
+  EXPECT_FALSE(again.layers[2].verified);
 }
 
 TEST_F(ArchiveTest, LegacyLayerThatIsNotItsDiffIdLeavesNothing) {

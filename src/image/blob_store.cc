@@ -20,7 +20,6 @@ namespace execvm {
 namespace {
 
 constexpr size_t kBufferSize = 1 << 20;
-constexpr size_t kHeadSize = 16;
 
 // A temporary file that is removed unless it was renamed into place.
 class TempFile {
@@ -99,8 +98,8 @@ ImportedBlob BlobStore::import(const Reader& read, const BlobExpectation& expect
     if (expect.size && blob.size + n > *expect.size)
       throw Error(std::string(what) + " is larger than the " + std::to_string(*expect.size) +
                   " bytes its descriptor says");
-    if (blob.head.size() < kHeadSize)
-      blob.head.append(buf.data(), std::min(n, kHeadSize - blob.head.size()));
+    if (blob.head.size() < kBlobHeadSize)
+      blob.head.append(buf.data(), std::min(n, kBlobHeadSize - blob.head.size()));
     hasher.update(buf.data(), n);
     if (!write_all(temp.fd(), std::string_view(buf.data(), n)))
       throw_errno("cannot write " + std::string(what) + " into " + dir);

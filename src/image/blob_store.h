@@ -16,6 +16,8 @@ struct archive;
 
 namespace execvm {
 
+inline constexpr size_t kBlobHeadSize = 512;
+
 // What a blob being imported must be; either may be unknown.
 struct BlobExpectation {
   std::optional<Digest> digest;  // when unset, the blob is hashed with sha256 and kept by that
@@ -26,7 +28,8 @@ struct ImportedBlob {
   Digest digest;
   uint64_t size = 0;
   std::string path;  // in the store
-  std::string head;  // its first bytes (up to 16): a compression's magic
+  std::string head;  // its first kBlobHeadSize bytes (fewer when it is shorter): a tar header, a
+                     // compression's magic
 };
 
 // Checks DATA against EXPECT as import() would (the same messages), writing nothing.

@@ -44,6 +44,8 @@ TEST(BlobStoreTest, ImportsUnderTheDigestOnceItMatches) {
   // Again: the same one file.
   store.import_bytes(data, BlobExpectation{d, data.size()}, "the blob");
   EXPECT_EQ(tree_listing(blob_dir(dir)).size(), 1u);
+  std::string large(3000, 'q');
+  EXPECT_EQ(store.import_bytes(large, {}, "x").head, large.substr(0, kBlobHeadSize));
 }
 
 TEST(BlobStoreTest, WithoutAnExpectedDigestKeepsItByItsSha256) {
