@@ -56,6 +56,16 @@ TEST(BlobStoreTest, WithoutAnExpectedDigestKeepsItByItsSha256) {
   EXPECT_TRUE(store.contains(digest_of("x"), 1));
 }
 
+TEST(BlobStoreTest, ASha512BlobIsHashedAndKeptAsSuch) {
+  TempDir dir;
+  BlobStore store(dir / "images");
+  Digest d = digest_of("x", "sha512");
+  ImportedBlob blob = store.import_bytes("x", BlobExpectation{d, 1}, "the blob");
+  EXPECT_EQ(blob.path, dir / "images/blobs/sha512/" + d.hex);
+  EXPECT_TRUE(store.contains(d, 1));
+  EXPECT_THROW(store.import_bytes("y", BlobExpectation{d, 1}, "the blob"), Error);
+}
+
 TEST(BlobStoreTest, AMismatchLeavesNothing) {
   TempDir dir;
   BlobStore store(dir / "images");
