@@ -54,7 +54,7 @@ TEST_F(LayoutTest, OpensALayout) {
   Layout layout;
   json config = {{"Env", {"PATH=/usr/bin:/bin", "MY_VAR=x"}},
                  {"Cmd", {"/bin/sh"}},
-                 {"WorkingDir", "/work"},
+                 {"WorkingDir", "/srv/app"},
                  {"User", "1000:1000"}};
   json manifest = layout.add_image(two_layers(), config);
   layout.list(manifest, "1.0");
@@ -74,7 +74,7 @@ TEST_F(LayoutTest, OpensALayout) {
   EXPECT_EQ(image.config.env, (std::vector<std::string>{"PATH=/usr/bin:/bin", "MY_VAR=x"}));
   EXPECT_EQ(image.config.cmd, (std::vector<std::string>{"/bin/sh"}));
   EXPECT_FALSE(image.config.entrypoint);
-  EXPECT_EQ(image.config.working_dir, "/work");
+  EXPECT_EQ(image.config.working_dir, "/srv/app");
   EXPECT_EQ(image.config.user, "1000:1000");
   ASSERT_EQ(image.layers.size(), 2u);
   EXPECT_EQ(image.layers[0].media_type, media_type::kOciLayerGzip);

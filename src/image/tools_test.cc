@@ -31,10 +31,10 @@ TEST(ImageToolsTest, SkopeosArchivesReadAsTheLayoutTheyCameFrom) {
   json config = {{"Env", {"PATH=/bin", "MY_VAR=hello"}},
                  {"Entrypoint", {"/bin/sh", "-c"}},
                  {"Cmd", {"echo $MY_VAR"}},
-                 {"WorkingDir", "/work"},
+                 {"WorkingDir", "/srv/app"},
                  {"Labels", {{"org.example", "yes"}}}};
   layout.list(layout.add_image({{testing::layer_tar({{"bin/sh", "not really\n"}}), "gzip"},
-                                {testing::layer_tar({{"work/file", "data\n"}}), ""},
+                                {testing::layer_tar({{"srv/app/file", "data\n"}}), ""},
                                 {testing::layer_tar({{"etc/motd", "hi\n"}}), "gzip"}},
                                config),
               "t");
@@ -56,7 +56,7 @@ TEST(ImageToolsTest, SkopeosArchivesReadAsTheLayoutTheyCameFrom) {
     SCOPED_TRACE(image->source);
     EXPECT_EQ(image->config.env, (std::vector<std::string>{"PATH=/bin", "MY_VAR=hello"}));
     EXPECT_EQ(image->config.cmd, std::vector<std::string>{"echo $MY_VAR"});
-    EXPECT_EQ(image->config.working_dir, "/work");
+    EXPECT_EQ(image->config.working_dir, "/srv/app");
     ASSERT_EQ(image->layers.size(), 3u);
     for (size_t i = 0; i < 3; ++i) EXPECT_EQ(image->layers[i].diff_id, diff_ids[i]);
     EXPECT_EQ(image->chain_id, from_layout.chain_id);
