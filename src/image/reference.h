@@ -1,0 +1,39 @@
+// What `--image REF` names: an OCI layout directory, an oci-archive or a docker-archive, and which
+// image in it.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace execvm {
+
+struct ImageRef {
+  enum class Kind { kOciLayout, kOciArchive, kDockerArchive };
+  Kind kind = Kind::kOciLayout;
+  std::string path;  // absolute
+  // "" when none given. For a layout or an oci-archive: the tag (a ref.name). For a
+  // docker-archive: "NAME[:TAG]" as written ("busybox", "docker.io/foo/bar:1"), or "@N", the
+  // N-th image of its manifest.json (from 0).
+  std::string tag;
+  std::string text;  // as written
+};
+
+// "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]", "docker-archive:FILE[:NAME[:TAG]]",
+// "docker-archive:FILE:@N", or a plain path: a directory is an OCI layout; a regular file an
+// archive told apart by its content (a manifest.json at its top: a docker-archive, which current
+// Docker writes with an OCI layout beside it; else an oci-layout file: an oci-archive). A path
+// that holds a colon is found by trying the colons from the left: the first prefix that exists
+// is the path. Relative paths are taken against BASE (absolute). Throws Error (exit 125) for
+// anything else, saying what to write: a name such as "alpine" is a registry's, and pulls are
+// not supported yet.
+ImageRef parse_image_ref(const std::string& text, const std::string& base);
+
+// The kind's prefix: "oci", "oci-archive", "docker-archive".
+std::string_view kind_name(ImageRef::Kind kind);
+
+// A Docker image name in full, as Docker normalizes it: "busybox" ->
+// "docker.io/library/busybox:latest", "foo/bar:1" -> "docker.io/foo/bar:1", "localhost:5000/x" ->
+// "localhost:5000/x:latest". A digest ("@sha256:...") stays and adds no tag.
+std::string normalize_docker_name(std::string_view name);
+
+}  // namespace execvm
