@@ -27,6 +27,9 @@ Command add_kernel_command(CLI::App& app);
 // execvm doctor [OPTIONS] [--no-boot] [[--] COMMAND [ARG...]], describing a run for CALLER
 Command add_doctor_command(CLI::App& app, const Caller& caller);
 
+// execvm image ls|inspect|rm|prune [...]
+Command add_image_command(CLI::App& app);
+
 // execvm trust [--revoke] [FILE] | --list
 Command add_trust_command(CLI::App& app);
 

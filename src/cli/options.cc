@@ -12,6 +12,7 @@ namespace {
 
 constexpr const char* kIntro = R"(usage: execvm [OPTIONS] [--] COMMAND [ARG...]
        execvm kernel ls|path|build [--force] [--jobs N] [--source TARBALL]
+       execvm image ls|inspect REF|rm REF...|prune [--all]
        execvm doctor [OPTIONS] [--no-boot] [[--] COMMAND [ARG...]]
        execvm trust [--revoke] [FILE] | --list
 

@@ -21,6 +21,9 @@
 #include "kernel/kernel.h"
 #include "root/bare.h"
 #include "root/disk_root.h"
+#include "root/image_root.h"
+#include "image/reference.h"
+#include "image/source.h"
 #include "root/host_root.h"
 #include "util/error.h"
 #include "util/paths.h"
@@ -54,8 +57,16 @@ std::string find_qemu(const RunOptions& options) {
       "install it: apt-get install qemu-system-x86");
 }
 
+ImageRef image_reference(const RunOptions& options) {
+  return parse_image_ref(options.image,
+                         options.image_base.empty() ? current_directory() : options.image_base);
+}
+
 // The root OPTIONS ask for; it checks the command (bare) or the volumes (host) at once.
-std::unique_ptr<Root> make_root(const RunOptions& options, const RunSpec& spec) {
+std::unique_ptr<Root> make_root(const RunOptions& options, const RunSpec& spec,
+                                std::optional<Image>& image) {
+  if (image)
+    return std::make_unique<ImageRoot>(std::move(*image), images_directory(), options.volumes);
   if (!options.root_disk.empty()) {
     return std::make_unique<DiskRoot>(DiskRootRequest{options.root_disk, "", options.root_disk_rw,
                                                       "--root-disk", options.volumes});
@@ -130,14 +141,20 @@ void print_stats(const RelayResult& result, const AccelChoice& accel, const Root
 
 int run_session(const RunOptions& options, const Caller& caller) {
   // What to run, and the checks that cost nothing, before anything is started.
-  // A directory or disk as the root has an image's rules, with an empty config.
-  std::optional<ImageConfig> image;
-  if (options.image_root()) image.emplace();
-  RunSpec spec = make_run_spec(options, caller, image ? &*image : nullptr);
+  // An image is opened at once (its config makes the spec; converting it waits for the root's
+  // prepare()). A directory or disk as the root has an image's rules, with an empty config.
+  std::optional<Image> image;
+  if (!options.image.empty()) image = open_image(image_reference(options), images_directory());
+  std::optional<ImageConfig> config;
+  if (image)
+    config = image->config;
+  else if (options.image_root())
+    config.emplace();
+  RunSpec spec = make_run_spec(options, caller, config ? &*config : nullptr);
   Outputs outputs(options.outputs);  // their destinations, checked now
   spec.outputs = outputs.guest_paths();
   Disks disks(options.disks);  // each file open, as the guest will use it
-  std::unique_ptr<Root> root = make_root(options, spec);
+  std::unique_ptr<Root> root = make_root(options, spec, image);
   Kernel kernel = choose_kernel(options);
   std::string qemu = find_qemu(options);
   AccelChoice accel = choose_accel(options.accel, probe_accel());

@@ -1,0 +1,201 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cli/commands.h"
+#include "image/catalog.h"
+#include "image/reference.h"
+#include "image/rootfs_cache.h"
+#include "image/source.h"
+#include "root/image_root.h"
+#include "util/error.h"
+#include "util/paths.h"
+#include "util/strings.h"
+
+namespace execvm {
+
+namespace {
+
+constexpr const char* kImageUsage = R"(usage: execvm image ls
+       execvm image inspect REF
+       execvm image rm REF|ID...
+       execvm image prune [--all]
+
+The images execvm has run, and their cache ($XDG_CACHE_HOME/execvm/images, by default
+~/.cache/execvm/images): each image's root filesystem (a squashfs image made the first time it
+runs, shared by every image with the same layers) and the blobs imported from archives.
+
+  ls       the images run so far: reference, image ID (its config's digest), the size of its
+           root filesystem and of its imported blobs, when it last ran
+  inspect  what REF (as --image takes it) holds: its config, platform, layers and whether its
+           root filesystem is cached, as JSON
+  rm       forget the images REF names (a reference as run, a path, or an image ID or a prefix
+           of 4 or more of its digits) and remove the files only they used
+  prune    remove what no image refers to (files of a run killed half-way included), and the
+           images whose layout or archive is gone; --all: every image and file of the cache
+)";
+
+uint64_t file_size(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+std::string short_id(const std::string& digest) {
+  return digest.size() > 19 ? digest.substr(7, 12) : digest;
+}
+
+// Removes PATHS (and the side files of a root filesystem image); prints how much went.
+void remove_files(const std::vector<std::string>& paths) {
+  uint64_t bytes = 0;
+  size_t count = 0;
+  for (const auto& path : paths) {
+    uint64_t size = file_size(path);
+    if (::unlink(path.c_str()) == 0) {
+      bytes += size;
+      ++count;
+    }
+    for (const char* side : {".ok", ".lock"}) ::unlink((path + side).c_str());
+  }
+  printf("removed %zu file%s, %s\n", count, count == 1 ? "" : "s", format_mib(bytes).c_str());
+}
+
+// The files of REMOVED that no record of KEPT uses.
+std::vector<std::string> files_only_of(const std::vector<CatalogRecord>& removed,
+                                       const std::vector<CatalogRecord>& kept) {
+  std::set<std::string> used;
+  for (const auto& r : kept) {
+    used.insert(r.rootfs);
+    used.insert(r.blobs.begin(), r.blobs.end());
+  }
+  std::set<std::string> out;
+  for (const auto& r : removed) {
+    if (!used.count(r.rootfs)) out.insert(r.rootfs);
+    for (const auto& b : r.blobs)
+      if (!used.count(b)) out.insert(b);
+  }
+  return {out.begin(), out.end()};
+}
+
+int list_images(const Catalog& catalog) {
+  auto records = catalog.list();
+  if (records.empty()) {
+    std::cout << "no images run yet (the cache is " << catalog.directory() << ")\n";
+    return 0;
+  }
+  printf("%-40s %-12s %-14s %10s %10s  %s\n", "REFERENCE", "IMAGE ID", "SOURCE", "ROOTFS",
+         "BLOBS", "LAST USED");
+  for (const auto& r : records) {
+    uint64_t blobs = 0;
+    for (const auto& b : r.blobs) blobs += file_size(b);
+    std::string rootfs = ::access(r.rootfs.c_str(), F_OK) == 0 ? format_mib(file_size(r.rootfs))
+                                                               : "(removed)";
+    printf("%-40s %-12s %-14s %10s %10s  %s\n", r.reference.c_str(),
+           short_id(r.config_digest).c_str(), r.source.c_str(), rootfs.c_str(),
+           format_mib(blobs).c_str(), r.last_used.c_str());
+  }
+  return 0;
+}
+
+int inspect_image(const std::string& text) {
+  using json = nlohmann::json;
+  std::string dir = images_directory();
+  Image image = open_image(parse_image_ref(text, current_directory()), dir);
+  const ImageConfig& c = image.config;
+  json config = {{"Env", c.env}, {"WorkingDir", c.working_dir}, {"User", c.user}};
+  config["Entrypoint"] = c.entrypoint ? json(*c.entrypoint) : json(nullptr);
+  config["Cmd"] = c.cmd ? json(*c.cmd) : json(nullptr);
+  if (!c.hostname.empty()) config["Hostname"] = c.hostname;
+  config["ExposedPorts"] = c.exposed_ports;
+  json labels = json::object();
+  for (const auto& [k, v] : c.labels) labels[k] = v;
+  config["Labels"] = labels;
+  json layers = json::array();
+  for (const auto& l : image.layers)
+    layers.push_back(
+        {{"digest", l.digest}, {"mediaType", l.media_type}, {"size", l.size}, {"diffID", l.diff_id}});
+  std::string rootfs = rootfs_path(image, dir);
+  json cached = nullptr;
+  if (::access((rootfs + ".ok").c_str(), F_OK) == 0)
+    cached = {{"path", rootfs}, {"size", file_size(rootfs)}};
+  json out = {{"reference", image.reference}, {"source", image.source},
+              {"location", image.location},   {"tag", image.tag},
+              {"id", image.config_digest},    {"manifest", image.manifest_digest},
+              {"platform", image.platform},   {"created", image.created},
+              {"chainID", image.chain_id},    {"config", config},
+              {"layers", layers},             {"rootfs", cached}};
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+int remove_images(const Catalog& catalog, const std::vector<std::string>& names) {
+  if (names.empty()) throw Error("execvm image rm needs an image", "see execvm image --help");
+  std::vector<CatalogRecord> removed;
+  for (const auto& name : names) {
+    auto found = catalog.find(name);
+    if (found.empty())
+      throw Error("no image " + shell_quote(name) + " in the catalog",
+                  "execvm image ls lists the images run so far");
+    for (const auto& r : found) {
+      catalog.remove(r);
+      printf("removed %s (%s)\n", r.reference.c_str(), short_id(r.config_digest).c_str());
+      removed.push_back(r);
+    }
+  }
+  remove_files(files_only_of(removed, catalog.list()));
+  return 0;
+}
+
+int prune_images(const Catalog& catalog, bool all) {
+  std::vector<CatalogRecord> kept;
+  for (const auto& r : catalog.list()) {
+    if (all || ::access(r.location.c_str(), F_OK) != 0) {
+      catalog.remove(r);
+      printf("removed %s (%s)\n", r.reference.c_str(), short_id(r.config_digest).c_str());
+    } else {
+      kept.push_back(r);
+    }
+  }
+  remove_files(catalog.unreferenced(kept));
+  return 0;
+}
+
+}  // namespace
+
+Command add_image_command(CLI::App& app) {
+  CLI::App* image = app.add_subcommand("image", "the images execvm has run, and their cache");
+  CLI::App* ls = image->add_subcommand("ls", "list the images run so far");
+  CLI::App* inspect = image->add_subcommand("inspect", "what an image holds");
+  CLI::App* rm = image->add_subcommand("rm", "forget images and remove their files");
+  CLI::App* prune = image->add_subcommand("prune", "remove what no image refers to");
+  struct State {
+    bool help = false, all = false;
+    std::string ref;
+    std::vector<std::string> names;
+  };
+  auto state = std::make_shared<State>();
+  for (CLI::App* sub : {image, ls, inspect, rm, prune}) sub->add_flag("-h,--help", state->help);
+  inspect->add_option("REF", state->ref)->required();
+  rm->add_option("REF", state->names)->required();
+  prune->add_flag("--all", state->all);
+  return {image, [=] {
+            if (state->help) {
+              std::cout << kImageUsage;
+              return 0;
+            }
+            Catalog catalog(images_directory());
+            if (*ls) return list_images(catalog);
+            if (*inspect) return inspect_image(state->ref);
+            if (*rm) return remove_images(catalog, state->names);
+            if (*prune) return prune_images(catalog, state->all);
+            throw Error("execvm image needs a command: ls, inspect, rm or prune",
+                        "see execvm image --help");
+          }};
+}
+
+}  // namespace execvm

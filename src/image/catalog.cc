@@ -1,0 +1,168 @@
+#include "image/catalog.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "util/error.h"
+#include "util/paths.h"
+#include "util/sha256.h"
+#include "util/strings.h"
+#include "util/sys.h"
+
+namespace execvm {
+
+namespace {
+
+using json = nlohmann::json;
+
+// How old a temporary file must be before prune takes it for a crashed writer's (a conversion
+// of a large image writes its temporary file for minutes).
+constexpr time_t kStaleSeconds = 3600;
+
+std::vector<std::string> names_in(const std::string& dir) {
+  std::vector<std::string> names;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (struct dirent* e = ::readdir(d))
+      if (std::string(e->d_name) != "." && std::string(e->d_name) != "..")
+        names.push_back(e->d_name);
+    ::closedir(d);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+json to_json(const CatalogRecord& r) {
+  return {{"reference", r.reference}, {"source", r.source},       {"location", r.location},
+          {"tag", r.tag},             {"config", r.config_digest}, {"chain_id", r.chain_id},
+          {"rootfs", r.rootfs},       {"blobs", r.blobs},          {"created", r.created},
+          {"last_used", r.last_used}};
+}
+
+CatalogRecord from_json(const json& j) {
+  CatalogRecord r;
+  r.reference = j.at("reference").get<std::string>();
+  r.source = j.at("source").get<std::string>();
+  r.location = j.at("location").get<std::string>();
+  r.tag = j.at("tag").get<std::string>();
+  r.config_digest = j.at("config").get<std::string>();
+  r.chain_id = j.at("chain_id").get<std::string>();
+  r.rootfs = j.at("rootfs").get<std::string>();
+  r.blobs = j.at("blobs").get<std::vector<std::string>>();
+  r.created = j.value("created", "");
+  r.last_used = j.value("last_used", "");
+  return r;
+}
+
+}  // namespace
+
+CatalogRecord catalog_record(const Image& image, const std::string& rootfs,
+                             const std::string& images_dir, time_t now) {
+  CatalogRecord r;
+  r.reference = image.reference;
+  r.source = image.source;
+  r.location = image.location;
+  r.tag = image.tag;
+  r.config_digest = image.config_digest;
+  r.chain_id = image.chain_id;
+  r.rootfs = rootfs;
+  for (const auto& layer : image.layers)
+    if (is_within(layer.path, images_dir)) r.blobs.push_back(layer.path);
+  r.created = image.created;
+  r.last_used = iso_time(now);
+  return r;
+}
+
+Catalog::Catalog(std::string images_dir) : dir_(std::move(images_dir)) {}
+
+std::string Catalog::record_path(const CatalogRecord& r) const {
+  return join_path(dir_, "catalog/" + sha256_hex(r.location + '\n' + r.tag).substr(0, 24) +
+                             ".json");
+}
+
+void Catalog::put(const CatalogRecord& record) const {
+  std::string path = record_path(record);
+  make_dirs(parent_directory(path));
+  std::string temp = path + ".tmp-" + std::to_string(::getpid());
+  write_file(temp, to_json(record).dump(2) + "\n");
+  if (::rename(temp.c_str(), path.c_str()) < 0) {
+    int err = errno;
+    ::unlink(temp.c_str());
+    throw_errno("cannot write " + path, err);
+  }
+}
+
+std::vector<CatalogRecord> Catalog::list() const {
+  std::vector<CatalogRecord> out;
+  std::string dir = join_path(dir_, "catalog");
+  for (const auto& name : names_in(dir)) {
+    if (!name.ends_with(".json")) continue;
+    try {
+      out.push_back(from_json(json::parse(read_file(join_path(dir, name)))));
+    } catch (const std::exception&) {
+      // A record cut short or edited by hand: as if it were not there (prune removes its files).
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const CatalogRecord& a, const CatalogRecord& b) {
+    return a.last_used > b.last_used;
+  });
+  return out;
+}
+
+bool Catalog::remove(const CatalogRecord& record) const {
+  return ::unlink(record_path(record).c_str()) == 0;
+}
+
+std::vector<CatalogRecord> Catalog::find(const std::string& what) const {
+  std::vector<CatalogRecord> out;
+  std::string id = what.starts_with("sha256:") ? what.substr(7) : what;
+  bool hex = id.size() >= 4 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+  std::string absolute = what.empty() || what[0] == '/' ? what : join_path(current_directory(), what);
+  for (const auto& r : list()) {
+    std::string with_tag = r.location + (r.tag.empty() ? "" : ":" + r.tag);
+    bool named = r.reference == what || r.location == absolute || with_tag == absolute ||
+                 (hex && r.config_digest.size() > 7 && r.config_digest.compare(7, id.size(), id) == 0);
+    if (named) out.push_back(r);
+  }
+  return out;
+}
+
+std::vector<std::string> Catalog::unreferenced(const std::vector<CatalogRecord>& keep) const {
+  std::set<std::string> used;
+  for (const auto& r : keep) {
+    used.insert(r.rootfs);
+    used.insert(r.blobs.begin(), r.blobs.end());
+  }
+  time_t now = ::time(nullptr);
+  std::vector<std::string> out;
+  auto consider = [&](const std::string& path, const std::string& name) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+    bool temporary = name.starts_with(".") || name.find(".tmp") != std::string::npos;
+    if (temporary ? now - st.st_mtime > kStaleSeconds : !used.count(path)) out.push_back(path);
+  };
+  std::string rootfs = join_path(dir_, "rootfs");
+  for (const auto& name : names_in(rootfs)) {
+    // An entry's lock and record go with it: <name>.lock, <name>.record and the like.
+    std::string path = join_path(rootfs, name);
+    std::string stem = name.substr(0, name.find(".squashfs") + (name.find(".squashfs") == std::string::npos ? name.size() : 9));
+    if (stem != name && used.count(join_path(rootfs, stem))) continue;
+    consider(path, name);
+  }
+  std::string blobs = join_path(dir_, "blobs");
+  for (const auto& algorithm : names_in(blobs))
+    for (const auto& name : names_in(join_path(blobs, algorithm)))
+      consider(join_path(blobs, algorithm + "/" + name), name);
+  std::string catalog = join_path(dir_, "catalog");
+  for (const auto& name : names_in(catalog))
+    if (!name.ends_with(".json")) consider(join_path(catalog, name), "." + name);
+  return out;
+}
+
+}  // namespace execvm

@@ -1,0 +1,40 @@
+#include "root/image_root.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include "image/catalog.h"
+#include "image/rootfs_cache.h"
+#include "root/host_root.h"
+#include "util/error.h"
+#include "util/paths.h"
+#include "util/progress.h"
+
+namespace execvm {
+
+std::string images_directory() { return join_path(cache_root(), "images"); }
+
+ImageRoot::ImageRoot(Image image, std::string images_dir, std::vector<Volume> volumes)
+    : image_(std::move(image)), images_dir_(std::move(images_dir)), volumes_(std::move(volumes)) {
+  volume_shares(volumes_);  // a bad -v is an error before any conversion
+}
+
+RootDevices ImageRoot::prepare() {
+  RootfsEntry entry;
+  {
+    ProgressBar bar(STDERR_FILENO, "execvm: converting " + image_.reference);
+    entry = rootfs_for(image_, images_dir_, [&](const FlattenProgress& p) {
+      bar.update(p.bytes_done, p.bytes_total);
+    });
+  }
+  try {
+    Catalog(images_dir_).put(catalog_record(image_, entry.path, images_dir_, ::time(nullptr)));
+  } catch (const Error&) {
+    // The catalog is for `execvm image ls`; a run does not fail for it.
+  }
+  disk_ = std::make_unique<DiskRoot>(
+      DiskRootRequest{entry.path, entry.fstype, false, "image " + image_.reference, volumes_});
+  return disk_->prepare();
+}
+
+}  // namespace execvm

@@ -1,0 +1,38 @@
+// The image mode's root (--image REF): the image's root filesystem from the cache (converted
+// the first time, with a progress bar on a terminal), on a virtio disk read-only under the
+// guest's overlay, and the run recorded in the image catalog.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/volume.h"
+#include "image/image.h"
+#include "root/disk_root.h"
+#include "root/root.h"
+
+namespace execvm {
+
+// The image cache: $XDG_CACHE_HOME/execvm/images.
+std::string images_directory();
+
+class ImageRoot : public Root {
+ public:
+  // Checks the volumes at once; the conversion waits for prepare().
+  ImageRoot(Image image, std::string images_dir, std::vector<Volume> volumes);
+
+  // The root filesystem (converting the image when the cache lacks it), then the disk's devices.
+  RootDevices prepare() override;
+  GuestMounts mounts() const override { return disk_->mounts(); }
+  void vm_started() override { disk_->vm_started(); }
+  std::string kind() const override { return "image"; }
+
+ private:
+  Image image_;
+  std::string images_dir_;
+  std::vector<Volume> volumes_;
+  std::unique_ptr<DiskRoot> disk_;
+};
+
+}  // namespace execvm
