@@ -341,6 +341,7 @@ FlattenResult flatten_image(const Image& image, const std::string& output,
 
   SquashfsWriter::Options writer_options;
   writer_options.compression = options.compression;
+  writer_options.workers = options.workers;
   SquashfsWriter writer(output, writer_options);
   RemoveOnFailure remove(output);
   Flattener tree(writer);

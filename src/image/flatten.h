@@ -12,6 +12,7 @@
 #include "image/image.h"
 #include "image/squashfs_writer.h"
 #include "image/tar_stream.h"
+#include "util/error.h"
 
 namespace execvm {
 
@@ -37,6 +38,7 @@ FlattenResult flatten_image(const Image& image, const std::string& output,
 // The knobs behind flatten_image(), for the cache's format and for tests.
 struct FlattenOptions {
   SquashfsWriter::Compression compression = SquashfsWriter::Compression::kNone;
+  unsigned workers = 0;  // the squashfs writer's threads (0: its default)
   LayerStream::Limits limits;
   // A layer is refused when its tar is larger than the free space of OUTPUT's filesystem, or
   // when writing leaves less than RESERVE bytes free there.

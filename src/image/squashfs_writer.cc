@@ -18,6 +18,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <unordered_map>
+#include <vector>
 
 #include "util/error.h"
 #include "util/sys.h"
@@ -54,6 +56,113 @@ struct NullCompressor {
     c->base.do_block = [](sqfs_compressor_t*, const sqfs_u8*, sqfs_u32, sqfs_u8*,
                           sqfs_u32) -> sqfs_s32 { return 0; };  // 0: store it uncompressed
     return &c->base;
+  }
+};
+
+// libsquashfs's block writer, with its deduplication done by a hash table. The library's own
+// compares each file with every block written before it, which is quadratic in the number of
+// files once small files are not packed into fragments (as in the uncompressed format); this one
+// looks the file up by the hash of its blocks' checksums and sizes, then compares the bytes.
+struct HashedBlockWriter {
+  sqfs_block_writer_t base;
+  sqfs_file_t* file = nullptr;
+  uint64_t blocks = 0;
+  uint64_t file_start = 0;  // where the current file's blocks begin
+  bool in_file = false, interleaved = false;
+  std::vector<uint64_t> file_blocks;  // (size << 32 | checksum) of each
+  struct Run {
+    uint64_t offset;
+    std::vector<uint64_t> blocks;
+  };
+  std::unordered_multimap<uint64_t, Run> runs;
+  std::vector<char> scratch_a = std::vector<char>(64 << 10), scratch_b = scratch_a;
+
+  static sqfs_block_writer_t* create(sqfs_file_t* file) {
+    auto* w = new (std::nothrow) HashedBlockWriter;
+    if (!w) return nullptr;
+    std::memset(&w->base, 0, sizeof w->base);
+    w->file = file;
+    w->base.base.destroy = [](sqfs_object_t* self) {
+      delete reinterpret_cast<HashedBlockWriter*>(self);
+    };
+    w->base.write_data_block = [](sqfs_block_writer_t* self, void*, sqfs_u32 size,
+                                  sqfs_u32 checksum, sqfs_u32 flags, const sqfs_u8* data,
+                                  sqfs_u64* location) {
+      return reinterpret_cast<HashedBlockWriter*>(self)->write(size, checksum, flags, data,
+                                                               location);
+    };
+    w->base.get_block_count = [](const sqfs_block_writer_t* self) -> sqfs_u64 {
+      return reinterpret_cast<const HashedBlockWriter*>(self)->blocks;
+    };
+    return &w->base;
+  }
+
+  int write(uint32_t size, uint32_t checksum, uint32_t flags, const sqfs_u8* data,
+            sqfs_u64* location) {
+    if (flags & SQFS_BLK_ALIGN) return SQFS_ERROR_UNSUPPORTED;
+    if (flags & SQFS_BLK_FIRST_BLOCK) {
+      file_start = file->get_size(file);
+      file_blocks.clear();
+      in_file = true;
+      interleaved = false;
+    }
+    // A fragment block amid a file's blocks would be dropped with a duplicate file.
+    if ((flags & SQFS_BLK_FRAGMENT_BLOCK) && in_file) interleaved = true;
+    *location = file->get_size(file);
+    if (size != 0 && !(flags & SQFS_BLK_IS_SPARSE)) {
+      uint32_t stored = size | ((flags & SQFS_BLK_IS_COMPRESSED) ? 0 : 1U << 24);
+      if (int err = file->write_at(file, *location, data, size)) return err;
+      ++blocks;
+      if (!(flags & SQFS_BLK_FRAGMENT_BLOCK)) {
+        file_blocks.push_back(static_cast<uint64_t>(stored) << 32 | checksum);
+      }
+    }
+    if (flags & SQFS_BLK_LAST_BLOCK) return end_file(flags, location);
+    return 0;
+  }
+
+  // The file's blocks are written: points LOCATION at an identical earlier copy, if any, and
+  // drops this one.
+  int end_file(uint32_t flags, sqfs_u64* location) {
+    in_file = false;
+    if (file_blocks.empty()) {
+      *location = 0;
+      return 0;
+    }
+    *location = file_start;
+    if ((flags & SQFS_BLK_DONT_DEDUPLICATE) || interleaved) return 0;
+    uint64_t key = 1469598103934665603ULL, bytes = 0;
+    for (uint64_t b : file_blocks) {
+      key = (key ^ b) * 1099511628211ULL;
+      bytes += (b >> 32) & ((1U << 24) - 1);
+    }
+    auto [first, last] = runs.equal_range(key);
+    for (auto it = first; it != last; ++it) {
+      if (it->second.blocks != file_blocks) continue;
+      int same = same_bytes(it->second.offset, file_start, bytes);
+      if (same < 0) return same;
+      if (same) {
+        *location = it->second.offset;
+        blocks -= file_blocks.size();
+        return file->truncate(file, file_start);
+      }
+    }
+    runs.emplace(key, Run{file_start, file_blocks});
+    return 0;
+  }
+
+  // 1 when the SIZE bytes at A and B are the same, 0 when not, or a libsquashfs error.
+  int same_bytes(uint64_t a, uint64_t b, uint64_t size) {
+    while (size > 0) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(size, scratch_a.size()));
+      if (int err = file->read_at(file, a, scratch_a.data(), n)) return err;
+      if (int err = file->read_at(file, b, scratch_b.data(), n)) return err;
+      if (std::memcmp(scratch_a.data(), scratch_b.data(), n) != 0) return 0;
+      a += n;
+      b += n;
+      size -= n;
+    }
+    return 1;
   }
 };
 
@@ -158,7 +267,7 @@ SquashfsWriter::SquashfsWriter(const std::string& path, const Options& options)
                      SQFS_FLAG_UNCOMPRESSED_XATTRS | SQFS_FLAG_NO_FRAGMENTS;
   }
 
-  p.blocks = sqfs_block_writer_create(p.file, kDeviceBlock, 0);
+  p.blocks = HashedBlockWriter::create(p.file);
   p.fragments = sqfs_frag_table_create(0);
   if (!p.blocks || !p.fragments) check(SQFS_ERROR_ALLOC, "creating the block writer");
 

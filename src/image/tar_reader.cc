@@ -380,7 +380,6 @@ bool TarReader::next(TarEntry& entry) {
     }
 
     if (pax) {
-      std::map<std::string, std::string> xattrs;  // name -> value, to catch two spellings
       for (const auto& [key, value] : *pax) {
         auto bad = [&] { return TarError("a PAX header with a malformed '" + key + "'", context); };
         if (key == "path" || key == "linkpath") {
@@ -411,21 +410,38 @@ bool TarReader::next(TarEntry& entry) {
           (key == "SCHILY.devmajor" ? e.dev_major : e.dev_minor) = static_cast<uint32_t>(*n);
         } else if (starts_with(key, "GNU.sparse.")) {
           throw TarError("a sparse file (not supported)", context);
-        } else if (starts_with(key, "SCHILY.xattr.") || starts_with(key, "LIBARCHIVE.xattr.")) {
-          bool schily = starts_with(key, "SCHILY.xattr.");
-          std::string_view rest = std::string_view(key).substr(schily ? 13 : 17);
-          auto name = schily ? std::optional<std::string>(std::string(rest)) : url_decode(rest);
-          auto decoded = schily ? std::optional<std::string>(value) : lenient_base64(value);
-          if (!name || name->empty() || !decoded) throw bad();
-          auto [it, inserted] = xattrs.emplace(*name, *decoded);
-          if (inserted) {
-            e.xattrs.emplace_back(*name, *decoded);
-          } else if (it->second != *decoded) {
-            throw TarError("a PAX header that gives xattr '" + *name + "' two values", context);
-          }
         }
-        // Other keys (uname, gname, atime, ctime, charset, comment, vendor keys) change
-        // nothing execvm keeps.
+        // Xattrs are taken below, libarchive's spelling first. Other keys (uname, gname, atime,
+        // ctime, charset, comment, vendor keys) change nothing execvm keeps.
+      }
+      // libarchive writes each xattr twice: LIBARCHIVE.xattr.NAME with NAME URL-encoded and the
+      // value in base64, and SCHILY.xattr.NAME (star's, raw) with NAME URL-encoded too. A
+      // SCHILY name is the same xattr as a LIBARCHIVE one when it is that one encoded; the two
+      // must then agree.
+      std::map<std::string, std::string> xattrs;
+      auto add_xattr = [&](const std::string& name, const std::string& value) {
+        auto [it, inserted] = xattrs.emplace(name, value);
+        if (inserted) {
+          e.xattrs.emplace_back(name, value);
+        } else if (it->second != value) {
+          throw TarError("a PAX header that gives xattr '" + name + "' two values", context);
+        }
+      };
+      for (const auto& [key, value] : *pax) {
+        if (!starts_with(key, "LIBARCHIVE.xattr.")) continue;
+        auto name = url_decode(std::string_view(key).substr(17));
+        auto decoded = lenient_base64(value);
+        if (!name || name->empty() || !decoded) {
+          throw TarError("a PAX header with a malformed '" + key + "'", context);
+        }
+        add_xattr(*name, *decoded);
+      }
+      for (const auto& [key, value] : *pax) {
+        if (!starts_with(key, "SCHILY.xattr.")) continue;
+        std::string raw = key.substr(13);
+        if (raw.empty()) throw TarError("a PAX header with a malformed '" + key + "'", context);
+        auto decoded_name = url_decode(raw);
+        add_xattr(decoded_name && xattrs.count(*decoded_name) ? *decoded_name : raw, value);
       }
     }
     if (e.name.empty()) throw TarError("an entry without a name", previous);

@@ -5,6 +5,9 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
+#ifdef EXECVM_HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
 
 #include <cerrno>
 #include <cstring>
@@ -16,6 +19,7 @@ namespace execvm {
 namespace {
 
 constexpr size_t kInputSize = 256 << 10;
+constexpr int kChunks = 4;
 constexpr std::string_view kSha256 = "sha256:";
 const char* const kCorruptHint = "the image is damaged: save or copy it again";
 
@@ -46,8 +50,12 @@ std::string short_digest(std::string_view digest) {
   return std::string(hexpart.substr(0, 12));
 }
 
-// The state of a gzip or zstd decompression.
+// The state of a gzip or zstd decompression. Gzip is ISA-L's inflate where execvm was built
+// with it (about four times zlib's speed here), else zlib's.
 struct LayerStream::Inflater {
+#ifdef EXECVM_HAVE_ISAL
+  inflate_state isal{};
+#endif
   z_stream z{};
   bool z_ready = false;
   ZSTD_DCtx* zstd = nullptr;
@@ -94,15 +102,18 @@ LayerStream::LayerStream(const ImageLayer& layer, Limits limits)
     }
   }
   if (compression_ == LayerCompression::kGzip) {
+#ifdef EXECVM_HAVE_ISAL
+    isal_inflate_init(&inflater_->isal);
+    inflater_->isal.crc_flag = ISAL_GZIP;
+#else
     if (inflateInit2(&inflater_->z, 16 + MAX_WBITS) != Z_OK) throw Error("cannot start zlib");
     inflater_->z_ready = true;
+#endif
   } else if (compression_ == LayerCompression::kZstd) {
     inflater_->zstd = ZSTD_createDCtx();
     if (!inflater_->zstd) throw Error("cannot start zstd");
   }
 }
-
-LayerStream::~LayerStream() = default;
 
 bool LayerStream::read_blob() {
   for (;;) {
@@ -112,6 +123,7 @@ bool LayerStream::read_blob() {
     in_pos_ = 0;
     in_end_ = static_cast<size_t>(n);
     blob_read_ += in_end_;
+    blob_progress_.store(blob_read_, std::memory_order_relaxed);
     if (!layer_.verified) blob_hash_.update(in_.data(), in_end_);
     if (n == 0) blob_eof_ = true;
     return n > 0;
@@ -132,6 +144,26 @@ size_t LayerStream::decompress(char* buf, size_t size) {
     }
     size_t produced = 0;
     if (compression_ == LayerCompression::kGzip) {
+#ifdef EXECVM_HAVE_ISAL
+      if (f.frame_done) {
+        // Another member follows (gzip streams may be concatenated).
+        isal_inflate_reset(&f.isal);
+        f.isal.crc_flag = ISAL_GZIP;
+        f.frame_done = false;
+      }
+      f.isal.next_in = reinterpret_cast<uint8_t*>(in_.data() + in_pos_);
+      f.isal.avail_in = static_cast<uint32_t>(in_end_ - in_pos_);
+      f.isal.next_out = reinterpret_cast<uint8_t*>(buf);
+      f.isal.avail_out = static_cast<uint32_t>(std::min<size_t>(size, 1U << 30));
+      int ret = isal_inflate(&f.isal);
+      in_pos_ = in_end_ - f.isal.avail_in;
+      produced = static_cast<size_t>(reinterpret_cast<char*>(f.isal.next_out) - buf);
+      if (ret < 0) {
+        throw Error("the gzip data is corrupt (ISA-L error " + std::to_string(ret) + ")",
+                    kCorruptHint);
+      }
+      if (f.isal.block_state == ISAL_BLOCK_FINISH) f.frame_done = true;
+#else
       if (f.frame_done) {
         // Another member follows (gzip streams may be concatenated).
         inflateReset(&f.z);
@@ -150,6 +182,7 @@ size_t LayerStream::decompress(char* buf, size_t size) {
         throw Error(std::string("the gzip data is corrupt (") + (f.z.msg ? f.z.msg : "zlib") + ")",
                     kCorruptHint);
       }
+#endif
     } else {
       ZSTD_inBuffer in{in_.data() + in_pos_, in_end_ - in_pos_, 0};
       ZSTD_outBuffer out{buf, size, 0};
@@ -166,7 +199,7 @@ size_t LayerStream::decompress(char* buf, size_t size) {
   }
 }
 
-size_t LayerStream::read(char* buf, size_t size) {
+size_t LayerStream::produce(char* buf, size_t size) {
   if (done_ || size == 0) return 0;
   size_t n = 0;
   if (compression_ == LayerCompression::kNone) {
@@ -176,6 +209,7 @@ size_t LayerStream::read(char* buf, size_t size) {
       if (got < 0) throw_errno("cannot read the layer blob " + layer_.path);
       n = static_cast<size_t>(got);
       blob_read_ += n;
+      blob_progress_.store(blob_read_, std::memory_order_relaxed);
       break;
     }
   } else {
@@ -193,6 +227,94 @@ size_t LayerStream::read(char* buf, size_t size) {
                 "execvm does not use it");
   }
   return n;
+}
+
+// Decompressing and hashing run in a thread of their own, ahead of the reader by a few chunks:
+// the two halves of the work take about as long, so a layer is read in about half the time.
+struct LayerStream::Pipe {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<std::pair<std::vector<char>, size_t>> full;  // chunks and their sizes
+  std::vector<std::vector<char>> empty;
+  std::vector<char> current;
+  size_t current_size = 0, current_pos = 0;
+  bool end = false, stop = false;
+  std::exception_ptr error;
+  std::thread thread;
+};
+
+void LayerStream::run_producer() {
+  Pipe& p = *pipe_;
+  for (;;) {
+    std::vector<char> chunk;
+    {
+      std::unique_lock lock(p.mutex);
+      p.changed.wait(lock, [&] { return p.stop || !p.empty.empty(); });
+      if (p.stop) return;
+      chunk = std::move(p.empty.back());
+      p.empty.pop_back();
+    }
+    size_t n = 0;
+    std::exception_ptr error;
+    try {
+      n = produce(chunk.data(), chunk.size());
+    } catch (...) {
+      error = std::current_exception();
+    }
+    std::lock_guard lock(p.mutex);
+    if (error || n == 0) {
+      p.error = error;
+      p.end = true;
+      p.changed.notify_all();
+      return;
+    }
+    p.full.emplace_back(std::move(chunk), n);
+    p.changed.notify_all();
+  }
+}
+
+size_t LayerStream::read(char* buf, size_t size) {
+  if (!pipe_) {
+    pipe_ = std::make_unique<Pipe>();
+    for (int i = 0; i < kChunks; ++i) pipe_->empty.emplace_back(kInputSize);
+    pipe_->thread = std::thread([this] { run_producer(); });
+  }
+  Pipe& p = *pipe_;
+  while (p.current_pos == p.current_size) {
+    std::unique_lock lock(p.mutex);
+    if (!p.current.empty()) {
+      p.empty.push_back(std::move(p.current));
+      p.current.clear();
+      p.current_size = p.current_pos = 0;
+      p.changed.notify_all();
+    }
+    p.changed.wait(lock, [&] { return !p.full.empty() || p.end; });
+    if (!p.full.empty()) {
+      p.current = std::move(p.full.front().first);
+      p.current_size = p.full.front().second;
+      p.full.pop_front();
+    } else if (p.error) {
+      std::rethrow_exception(p.error);
+    } else {
+      return 0;
+    }
+  }
+  size_t n = std::min(size, p.current_size - p.current_pos);
+  std::memcpy(buf, p.current.data() + p.current_pos, n);
+  p.current_pos += n;
+  delivered_ += n;
+  return n;
+}
+
+LayerStream::~LayerStream() {
+  if (pipe_ && pipe_->thread.joinable()) {
+    {
+      std::lock_guard lock(pipe_->mutex);
+      pipe_->stop = true;
+    }
+    pipe_->changed.notify_all();
+    pipe_->thread.join();
+  }
 }
 
 void LayerStream::drain() {

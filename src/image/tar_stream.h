@@ -2,10 +2,17 @@
 // media type says, with the blob checked against its digest and the tar against its diff ID.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "image/image.h"
@@ -49,12 +56,17 @@ class LayerStream {
   // Reads to the end, discarding, and checks the digests (throws as read() does).
   void drain();
 
-  uint64_t blob_bytes() const { return blob_read_; }  // read from the file so far
-  uint64_t blob_size() const { return blob_size_; }   // of the file
-  uint64_t tar_bytes() const { return tar_bytes_; }   // produced so far
+  // Bytes read from the file so far (a little ahead of what read() returned).
+  uint64_t blob_bytes() const { return blob_progress_.load(std::memory_order_relaxed); }
+  uint64_t blob_size() const { return blob_size_; }  // of the file
+  uint64_t tar_bytes() const { return delivered_; }  // returned by read() so far
 
  private:
   struct Inflater;
+  struct Pipe;
+  // The tar's next bytes, decompressed and hashed (what the producer thread runs).
+  size_t produce(char* buf, size_t size);
+  void run_producer();
   // Refills in_ from the file; false at its end.
   bool read_blob();
   size_t decompress(char* buf, size_t size);
@@ -65,12 +77,14 @@ class LayerStream {
   LayerCompression compression_ = LayerCompression::kNone;
   bool sniffed_ = false;
   Fd fd_;
-  uint64_t blob_size_ = 0, blob_read_ = 0, tar_bytes_ = 0;
+  uint64_t blob_size_ = 0, blob_read_ = 0, tar_bytes_ = 0, delivered_ = 0;
+  std::atomic<uint64_t> blob_progress_{0};
   std::vector<char> in_;
   size_t in_pos_ = 0, in_end_ = 0;
   bool blob_eof_ = false, done_ = false;
   Sha256 blob_hash_, tar_hash_;
   std::unique_ptr<Inflater> inflater_;
+  std::unique_ptr<Pipe> pipe_;  // last: its thread uses the rest
 };
 
 }  // namespace execvm
