@@ -202,6 +202,35 @@ TEST(Flatten, CompressedFormatsHoldTheSameTree) {
   }
 }
 
+// The same layers make the same bytes, so that an entry can be checked against another build.
+TEST(Flatten, IsDeterministic) {
+  TempDir tmp;
+  Image image = semantics_image(tmp);
+  FlattenOptions one_worker;
+  one_worker.workers = 1;
+  flatten_image(image, tmp / "a.squashfs", nullptr);
+  flatten_image(image, tmp / "b.squashfs", nullptr, one_worker);
+  EXPECT_TRUE(read_file(tmp / "a.squashfs") == read_file(tmp / "b.squashfs"));
+}
+
+// A file that a later layer adds again unchanged (a chmod or chown in a Dockerfile does that)
+// is stored once.
+TEST(Flatten, StoresIdenticalFilesOnce) {
+  TempDir tmp;
+  std::string data(1 << 20, 'd');
+  for (size_t i = 0; i < data.size(); i += 4096) data[i] = static_cast<char>(i / 4096);
+  Image once = make_image({write_layer(tmp, make_tar({file("f", data)}))});
+  Image twice = make_image({write_layer(tmp, make_tar({file("f", data)})),
+                            write_layer(tmp, make_tar({file("f", data, 0755), file("g", data)}))});
+  uint64_t a = flatten_image(once, tmp / "once.squashfs", nullptr).image_bytes;
+  uint64_t b = flatten_image(twice, tmp / "twice.squashfs", nullptr).image_bytes;
+  EXPECT_LT(b, a + 8192);
+  EXPECT_EQ(testing::list_squashfs(tmp / "twice.squashfs"),
+            (std::vector<std::string>{"/ d 0755 0:0 0 ",
+                                      "/f - 0755 0:0 1700000000 " + testing::describe_data(data),
+                                      "/g - 0644 0:0 1700000000 " + testing::describe_data(data)}));
+}
+
 TEST(Flatten, AnEmptyImageIsAnEmptyRoot) {
   TempDir tmp;
   FlattenResult r = flatten_image(make_image({}), tmp / "root.squashfs", nullptr);
