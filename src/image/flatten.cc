@@ -384,11 +384,14 @@ FlattenResult flatten_image(const Image& image, const std::string& output,
       TarEntry entry;
       while (tar.next(entry)) tree.apply(entry, tar);
     } catch (const TarError& e) {
-      // A blob that is not what its digest says is damaged, not hostile: say that instead.
-      try {
-        stream->drain();
-      } catch (const Error& damaged) {
-        throw Error(where + ": " + damaged.what(), damaged.hint());
+      // A blob that is not what its digest says is damaged, not hostile: say that instead (a
+      // verified blob is what its manifest names, so its entries are the image's own).
+      if (!layer.verified) {
+        try {
+          stream->drain();
+        } catch (const Error& damaged) {
+          throw Error(where + ": " + damaged.what(), damaged.hint());
+        }
       }
       std::string entry_part = e.entry().empty() ? "" : ", entry '" + shown(e.entry()) + "'";
       throw Error(where + entry_part + ": " + e.what(), kHostileHint);
