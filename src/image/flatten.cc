@@ -350,8 +350,8 @@ FlattenResult flatten_image(const Image& image, const std::string& output,
   const size_t count = image.layers.size();
   for (size_t i = 0; i < count; ++i) {
     const ImageLayer& layer = image.layers[i];
-    std::string where = "image layer " + short_digest(layer.digest) + " (" + std::to_string(i + 1) +
-                        " of " + std::to_string(count) + ")";
+    std::string where = "image layer " + shown(short_digest(layer.digest)) + " (" +
+                        std::to_string(i + 1) + " of " + std::to_string(count) + ")";
     std::optional<LayerStream> stream;
     try {
       stream.emplace(layer, options.limits);

@@ -52,9 +52,7 @@ TestEntry device(std::string name, mode_t type, unsigned major, unsigned minor) 
 }
 
 // Three layers that use every rule of the OCI layer format, and what the image must hold.
-Image semantics_image(const TempDir& tmp, std::vector<LayerCompression> kinds = {
-                                              LayerCompression::kGzip, LayerCompression::kZstd,
-                                              LayerCompression::kNone}) {
+std::vector<std::vector<TestEntry>> semantics_layers() {
   TestEntry ping = file("usr/bin/ping", "ping", 0755);
   ping.xattrs = {{"security.capability", kNetRawCap}, {"user.note", "kept"}};
   TestEntry acl = file("acl", "a");
@@ -110,9 +108,16 @@ Image semantics_image(const TempDir& tmp, std::vector<LayerCompression> kinds = 
       file("/abs/path", "leading slash"),
       file("./dot/path", "leading dot"),
   };
-  return make_image({write_layer(tmp, make_tar(layer1), kinds[0]),
-                     write_layer(tmp, make_tar(layer2), kinds[1]),
-                     write_layer(tmp, make_tar(layer3), kinds[2])});
+  return {layer1, layer2, layer3};
+}
+
+Image semantics_image(const TempDir& tmp, std::vector<LayerCompression> kinds = {
+                                              LayerCompression::kGzip, LayerCompression::kZstd,
+                                              LayerCompression::kNone}) {
+  auto layers = semantics_layers();
+  return make_image({write_layer(tmp, make_tar(layers[0]), kinds[0]),
+                     write_layer(tmp, make_tar(layers[1]), kinds[1]),
+                     write_layer(tmp, make_tar(layers[2]), kinds[2])});
 }
 
 const std::vector<std::string> kSemanticsListing = {
@@ -250,6 +255,30 @@ TEST(Flatten, AgreesWithUmoci) {
   std::vector<std::string> umoci = testing::list_tree(tmp / "bundle/rootfs");
   EXPECT_EQ(umoci.size(), kSemanticsListing.size());
   EXPECT_EQ(mask(umoci), mask(testing::list_squashfs(tmp / "root.squashfs")));
+}
+
+// One layer as tar2sqfs (squashfs-tools-ng's own converter) packs it: sqfsdiff finds the same
+// entries, contents, owners, modes, timestamps and xattrs.
+TEST(Flatten, AgreesWithTar2sqfs) {
+  if (!find_program("tar2sqfs") || !find_program("sqfsdiff")) GTEST_SKIP() << "needs tar2sqfs";
+  TempDir tmp;
+  std::string tar = make_tar(semantics_layers()[0]);
+  std::string tar_path = tmp.write("layer.tar", tar);
+  flatten_image(make_image({write_layer(tmp, tar)}), tmp / "mine.squashfs", nullptr);
+  auto packed = run_capture(
+      {"sh", "-c", "tar2sqfs -q -c lz4 \"$1\" < \"$2\" 2>&1", "sh", tmp / "ref.squashfs", tar_path},
+      true);
+  ASSERT_EQ(packed.status, 0) << packed.output;
+  auto diff = run_capture(
+      {"sqfsdiff", "-T", "-a", tmp / "ref.squashfs", "-b", tmp / "mine.squashfs"}, true);
+  EXPECT_EQ(diff.status, 0) << diff.output;
+  // sqfsdiff must see a difference where there is one.
+  flatten_image(make_image({write_layer(tmp, make_tar(semantics_layers()[2]))}),
+                tmp / "other.squashfs", nullptr);
+  EXPECT_EQ(
+      run_capture({"sqfsdiff", "-a", tmp / "ref.squashfs", "-b", tmp / "other.squashfs"}, true)
+          .status,
+      1);
 }
 
 TEST(Flatten, CompressedFormatsHoldTheSameTree) {
