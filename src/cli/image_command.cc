@@ -88,13 +88,13 @@ int list_images(const Catalog& catalog) {
     std::cout << "no images run yet (the cache is " << catalog.directory() << ")\n";
     return 0;
   }
-  printf("%-40s %-12s %-14s %10s %10s  %s\n", "REFERENCE", "IMAGE ID", "SOURCE", "ROOTFS",
-         "BLOBS", "LAST USED");
+  printf("%-40s %-12s %-14s %10s %10s  %s\n", "REFERENCE", "IMAGE ID", "SOURCE", "ROOTFS", "BLOBS",
+         "LAST USED");
   for (const auto& r : records) {
     uint64_t blobs = 0;
     for (const auto& b : r.blobs) blobs += file_size(b);
-    std::string rootfs = ::access(r.rootfs.c_str(), F_OK) == 0 ? format_mib(file_size(r.rootfs))
-                                                               : "(removed)";
+    std::string rootfs =
+        ::access(r.rootfs.c_str(), F_OK) == 0 ? format_mib(file_size(r.rootfs)) : "(removed)";
     printf("%-40s %-12s %-14s %10s %10s  %s\n", r.reference.c_str(),
            short_id(r.config_digest).c_str(), r.source.c_str(), rootfs.c_str(),
            format_mib(blobs).c_str(), r.last_used.c_str());
@@ -117,18 +117,26 @@ int inspect_image(const std::string& text) {
   config["Labels"] = labels;
   json layers = json::array();
   for (const auto& l : image.layers)
-    layers.push_back(
-        {{"digest", l.digest}, {"mediaType", l.media_type}, {"size", l.size}, {"diffID", l.diff_id}});
+    layers.push_back({{"digest", l.digest},
+                      {"mediaType", l.media_type},
+                      {"size", l.size},
+                      {"diffID", l.diff_id}});
   std::string rootfs = rootfs_path(image, dir);
   json cached = nullptr;
   if (::access((rootfs + ".ok").c_str(), F_OK) == 0)
     cached = {{"path", rootfs}, {"size", file_size(rootfs)}};
-  json out = {{"reference", image.reference}, {"source", image.source},
-              {"location", image.location},   {"tag", image.tag},
-              {"id", image.config_digest},    {"manifest", image.manifest_digest},
-              {"platform", image.platform},   {"created", image.created},
-              {"chainID", image.chain_id},    {"config", config},
-              {"layers", layers},             {"rootfs", cached}};
+  json out = {{"reference", image.reference},
+              {"source", image.source},
+              {"location", image.location},
+              {"tag", image.tag},
+              {"id", image.config_digest},
+              {"manifest", image.manifest_digest},
+              {"platform", image.platform},
+              {"created", image.created},
+              {"chainID", image.chain_id},
+              {"config", config},
+              {"layers", layers},
+              {"rootfs", cached}};
   std::cout << out.dump(2) << "\n";
   return 0;
 }

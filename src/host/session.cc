@@ -17,14 +17,14 @@
 #include "host/terminal.h"
 #include "host/tsc.h"
 #include "host/vm.h"
+#include "image/reference.h"
+#include "image/source.h"
 #include "initramfs/elf_deps.h"
 #include "kernel/kernel.h"
 #include "root/bare.h"
 #include "root/disk_root.h"
-#include "root/image_root.h"
-#include "image/reference.h"
-#include "image/source.h"
 #include "root/host_root.h"
+#include "root/image_root.h"
 #include "util/error.h"
 #include "util/paths.h"
 #include "util/sys.h"
@@ -145,12 +145,12 @@ int run_session(const RunOptions& options, const Caller& caller) {
   // prepare()). A directory or disk as the root has an image's rules, with an empty config.
   std::optional<Image> image;
   if (!options.image.empty()) image = open_image(image_reference(options), images_directory());
-  std::optional<ImageConfig> config;
+  std::optional<ImageConfig> image_config;
   if (image)
-    config = image->config;
+    image_config = image->config;
   else if (options.image_root())
-    config.emplace();
-  RunSpec spec = make_run_spec(options, caller, config ? &*config : nullptr);
+    image_config.emplace();
+  RunSpec spec = make_run_spec(options, caller, image_config ? &*image_config : nullptr);
   Outputs outputs(options.outputs);  // their destinations, checked now
   spec.outputs = outputs.guest_paths();
   Disks disks(options.disks);  // each file open, as the guest will use it

@@ -39,10 +39,11 @@ std::vector<std::string> names_in(const std::string& dir) {
 }
 
 json to_json(const CatalogRecord& r) {
-  return {{"reference", r.reference}, {"source", r.source},       {"location", r.location},
-          {"tag", r.tag},             {"config", r.config_digest}, {"chain_id", r.chain_id},
-          {"rootfs", r.rootfs},       {"blobs", r.blobs},          {"created", r.created},
-          {"last_used", r.last_used}};
+  return {{"reference", r.reference},  {"source", r.source},
+          {"location", r.location},    {"tag", r.tag},
+          {"config", r.config_digest}, {"chain_id", r.chain_id},
+          {"rootfs", r.rootfs},        {"blobs", r.blobs},
+          {"created", r.created},      {"last_used", r.last_used}};
 }
 
 CatalogRecord from_json(const json& j) {
@@ -82,8 +83,8 @@ CatalogRecord catalog_record(const Image& image, const std::string& rootfs,
 Catalog::Catalog(std::string images_dir) : dir_(std::move(images_dir)) {}
 
 std::string Catalog::record_path(const CatalogRecord& r) const {
-  return join_path(dir_, "catalog/" + sha256_hex(r.location + '\n' + r.tag).substr(0, 24) +
-                             ".json");
+  return join_path(dir_,
+                   "catalog/" + sha256_hex(r.location + '\n' + r.tag).substr(0, 24) + ".json");
 }
 
 void Catalog::put(const CatalogRecord& record) const {
@@ -123,11 +124,13 @@ std::vector<CatalogRecord> Catalog::find(const std::string& what) const {
   std::vector<CatalogRecord> out;
   std::string id = what.starts_with("sha256:") ? what.substr(7) : what;
   bool hex = id.size() >= 4 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
-  std::string absolute = what.empty() || what[0] == '/' ? what : join_path(current_directory(), what);
+  std::string absolute =
+      what.empty() || what[0] == '/' ? what : join_path(current_directory(), what);
   for (const auto& r : list()) {
     std::string with_tag = r.location + (r.tag.empty() ? "" : ":" + r.tag);
-    bool named = r.reference == what || r.location == absolute || with_tag == absolute ||
-                 (hex && r.config_digest.size() > 7 && r.config_digest.compare(7, id.size(), id) == 0);
+    bool named =
+        r.reference == what || r.location == absolute || with_tag == absolute ||
+        (hex && r.config_digest.size() > 7 && r.config_digest.compare(7, id.size(), id) == 0);
     if (named) out.push_back(r);
   }
   return out;
@@ -151,7 +154,9 @@ std::vector<std::string> Catalog::unreferenced(const std::vector<CatalogRecord>&
   for (const auto& name : names_in(rootfs)) {
     // An entry's lock and record go with it: <name>.lock, <name>.record and the like.
     std::string path = join_path(rootfs, name);
-    std::string stem = name.substr(0, name.find(".squashfs") + (name.find(".squashfs") == std::string::npos ? name.size() : 9));
+    std::string stem =
+        name.substr(0, name.find(".squashfs") +
+                           (name.find(".squashfs") == std::string::npos ? name.size() : 9));
     if (stem != name && used.count(join_path(rootfs, stem))) continue;
     consider(path, name);
   }

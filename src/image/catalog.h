@@ -19,7 +19,7 @@ struct CatalogRecord {
   std::string tag;
   std::string config_digest;  // the image ID
   std::string chain_id;
-  std::string rootfs;         // the root filesystem image's path in the cache
+  std::string rootfs;              // the root filesystem image's path in the cache
   std::vector<std::string> blobs;  // the blob store's files it uses (an archive's imports)
   std::string created;             // the image's own
   std::string last_used;           // ISO time of the last run

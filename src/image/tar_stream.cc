@@ -33,17 +33,6 @@ bool is_sha256_digest(std::string_view digest) {
 
 }  // namespace
 
-std::optional<LayerCompression> layer_compression(std::string_view type) {
-  if (type.empty()) return LayerCompression::kNone;
-  bool oci = starts_with(type, "application/vnd.oci.image.layer.");
-  bool docker = starts_with(type, "application/vnd.docker.image.rootfs.");
-  if (!oci && !docker) return std::nullopt;
-  if (type.ends_with(".tar")) return LayerCompression::kNone;
-  if (type.ends_with("+gzip") || type.ends_with(".tar.gzip")) return LayerCompression::kGzip;
-  if (type.ends_with("+zstd") || type.ends_with(".tar.zstd")) return LayerCompression::kZstd;
-  return std::nullopt;
-}
-
 std::string short_digest(std::string_view digest) {
   size_t colon = digest.find(':');
   std::string_view hexpart = colon == std::string_view::npos ? digest : digest.substr(colon + 1);
@@ -74,7 +63,8 @@ LayerStream::LayerStream(const ImageLayer& layer, Limits limits)
   if (!is_sha256_digest(layer.diff_id)) {
     throw Error("a malformed diff ID '" + layer.diff_id + "'", kCorruptHint);
   }
-  auto compression = layer_compression(layer.media_type);
+  auto compression = layer.media_type.empty() ? std::optional(LayerCompression::kNone)
+                                              : layer_compression(layer.media_type);
   if (!compression) throw Error("a layer of unknown media type '" + layer.media_type + "'");
   compression_ = *compression;
 

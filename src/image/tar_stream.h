@@ -16,18 +16,15 @@
 #include <vector>
 
 #include "image/image.h"
+#include "image/oci.h"
 #include "util/fd.h"
 #include "util/sha256.h"
 
 namespace execvm {
 
-enum class LayerCompression { kNone, kGzip, kZstd };
-
-// The compression that a layer media type names (OCI, Docker, nondistributable variants);
-// nullopt for a media type that is not a layer's. "" (unknown) reads as kNone, and kNone streams
-// are looked at: one that starts as gzip or zstd does is decompressed (a docker-archive's layers
-// carry no media type).
-std::optional<LayerCompression> layer_compression(std::string_view media_type);
+// A layer's compression is its media type's (image/oci.h: layer_compression); a layer without
+// one (a docker-archive's) reads as plain, and a plain stream that starts as gzip or zstd is
+// decompressed.
 
 // The first 12 hex digits of a "sha256:<hex>" digest, as docker shows an ID.
 std::string short_digest(std::string_view digest);

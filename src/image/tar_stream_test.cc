@@ -38,22 +38,6 @@ std::string sample(size_t n) {
   return s;
 }
 
-TEST(LayerCompression, ByMediaType) {
-  using C = LayerCompression;
-  EXPECT_EQ(layer_compression("application/vnd.oci.image.layer.v1.tar"), C::kNone);
-  EXPECT_EQ(layer_compression("application/vnd.oci.image.layer.v1.tar+gzip"), C::kGzip);
-  EXPECT_EQ(layer_compression("application/vnd.oci.image.layer.v1.tar+zstd"), C::kZstd);
-  EXPECT_EQ(layer_compression("application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"),
-            C::kGzip);
-  EXPECT_EQ(layer_compression("application/vnd.docker.image.rootfs.diff.tar.gzip"), C::kGzip);
-  EXPECT_EQ(layer_compression("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"),
-            C::kGzip);
-  EXPECT_EQ(layer_compression(""), C::kNone);
-  EXPECT_EQ(layer_compression("application/vnd.oci.image.config.v1+json"), std::nullopt);
-  EXPECT_EQ(layer_compression("application/vnd.oci.image.layer.v1.tar+bzip2"), std::nullopt);
-  EXPECT_EQ(short_digest("sha256:0123456789abcdef0123"), "0123456789ab");
-}
-
 TEST(LayerStream, DecompressesAndChecksEachKind) {
   std::string tar = sample(3 << 20);
   for (auto c : {LayerCompression::kNone, LayerCompression::kGzip, LayerCompression::kZstd}) {

@@ -12,7 +12,9 @@
 
 namespace execvm {
 
-std::string images_directory() { return join_path(cache_root(), "images"); }
+std::string images_directory() {
+  return join_path(cache_root(), "images");
+}
 
 ImageRoot::ImageRoot(Image image, std::string images_dir, std::vector<Volume> volumes)
     : image_(std::move(image)), images_dir_(std::move(images_dir)), volumes_(std::move(volumes)) {
@@ -23,9 +25,8 @@ RootDevices ImageRoot::prepare() {
   RootfsEntry entry;
   {
     ProgressBar bar(STDERR_FILENO, "execvm: converting " + image_.reference);
-    entry = rootfs_for(image_, images_dir_, [&](const FlattenProgress& p) {
-      bar.update(p.bytes_done, p.bytes_total);
-    });
+    entry = rootfs_for(image_, images_dir_,
+                       [&](const FlattenProgress& p) { bar.update(p.bytes_done, p.bytes_total); });
   }
   try {
     Catalog(images_dir_).put(catalog_record(image_, entry.path, images_dir_, ::time(nullptr)));
