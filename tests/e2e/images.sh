@@ -29,7 +29,7 @@ image large '{"Cmd": ["sh", "-c", "dd if=/dev/urandom bs=1M count=10 2>/dev/null
 image write '{"Cmd": ["sh", "-c", "echo test > /data.txt && cat /data.txt"]}'
 image stderr '{"Cmd": ["sh", "-c", "echo stdout && echo stderr >&2"]}'
 image cpu '{"Cmd": ["sh", "-c", "cat /proc/cpuinfo | grep processor | wc -l"]}'
-image seccomp '{"Cmd": ["sh", "-c", "reboot -f; echo \"reboot: $?\""]}'
+image seccomp '{"Cmd": ["sh", "-c", "reboot -f 2>&1; echo \"reboot: $?\""]}'
 image caps '{"Cmd": ["sh", "-c", "cat /proc/self/status | grep Cap"]}'
 image network '{"Cmd": ["sh", "-c", "ping -c 1 8.8.8.8 2>&1 || echo no network"]}'
 
@@ -73,8 +73,10 @@ for form in layout docker oci; do
   check_eq "$form 9 stderr separate" "stdout|stderr" "$(cat "$TEST_TMP/o")|$(cat "$TEST_TMP/e")"
   check_eq "$form 10 multi-CPU" "4" "$(run --image "$(ref cpu)" --cpus 4 2>&1)"
   got=$(run --image "$(ref seccomp)" 2>&1)
-  check_eq "$form S1 reboot is refused" "reboot: Operation not permitted
-reboot: 1" "$got"
+  case $got in
+    *"Operation not permitted"*"reboot: 1") pass "$form S1 reboot is refused" ;;
+    *) fail "$form S1 reboot is refused: got [$got]" ;;
+  esac
   check_eq "$form S2 docker's capabilities" "CapEff:	00000000a80425fb" \
     "$(run --image "$(ref caps)" 2>&1 | grep CapEff)"
   got=$(run --image "$(ref network)" 2>&1)
@@ -102,6 +104,11 @@ got=$(run --image "oci:$layout:env" -e MY_VAR=b -e A=c -w /src -u 1000:1000 -- s
 check_eq "-e, -w and -u" "b c
 /src
 uid=1000(app) gid=1000(app)" "$got"
+
+# One root filesystem per chain of layers: the images made of busybox alone share one, the one
+# with the context has its own.
+check_eq "one root filesystem per chain of layers" 2 \
+  "$(find "$XDG_CACHE_HOME/execvm/images/rootfs" -name '*.squashfs' | wc -l)"
 
 check_no_qemu_left "images"
 check_no_temp_files "images"
