@@ -29,6 +29,15 @@ on_host() {
   env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
     chroot "$bundle/rootfs" "$@"
 }
+# check_same WHAT EXPECTED ACTUAL: as check_eq, for long outputs: shows where they differ.
+check_same() {
+  if [ "$2" == "$3" ]; then
+    pass "$1 ($(wc -l <<< "$2") lines)"
+  else
+    fail "$1: the differences (< expected, > got):
+$(diff <(echo "$2") <(echo "$3") | head -20)"
+  fi
+}
 
 # Debian's tools.
 out=$(in_image base apt-get --version 2>&1)
@@ -59,7 +68,7 @@ check_eq "dpkg -l: as many packages installed as in a chroot ($host_count)" "$ho
 listing='dpkg -l | awk "/^ii/ {print \$2, \$3, \$4}"'
 host_list=$(on_host sh -c "$listing")
 got_list=$(in_image python sh -c "$listing" 2>&1)
-check_eq "dpkg -l: the same packages and versions as in a chroot" "$host_list" "$got_list"
+check_same "dpkg -l: the same packages and versions as in a chroot" "$host_list" "$got_list"
 
 # The files removed by the second layer (whiteouts in its tar: apt's lists and the packages
 # debootstrap left in apt's cache): there in the base tag, gone in the python tag, as in
@@ -87,24 +96,19 @@ else
   pass "the python layer removes ${#removed[@]} files and directories"
   presence='for p; do if [ -e "$p" ] || [ -L "$p" ]; then echo "present $p"; else echo "absent $p"; fi; done'
   want_absent=$(printf 'absent %s\n' "${removed[@]}")
-  check_eq "what the second layer removed is absent in the guest" "$want_absent" \
+  check_same "what the second layer removed is absent in the guest" "$want_absent" \
     "$(in_image python sh -c "$presence" sh "${removed[@]}" 2>&1)"
-  check_eq "... and in umoci's unpacking" "$want_absent" "$(on_host sh -c "$presence" sh "${removed[@]}")"
-  check_eq "... and present in the base tag" "$(printf 'present %s\n' "${removed[@]}")" \
+  check_same "... and in umoci's unpacking" "$want_absent" "$(on_host sh -c "$presence" sh "${removed[@]}")"
+  check_same "... and present in the base tag" "$(printf 'present %s\n' "${removed[@]}")" \
     "$(in_image base sh -c "$presence" sh "${removed[@]}" 2>&1)"
 fi
 
 # The tree itself: names, types, owners, modes (setuid and setgid ones among them), sizes and
 # link targets under /usr and dpkg's database; hardlinks; the contents of two large files.
 tree='find /usr /var/lib/dpkg -xdev \( -type d -printf "%p %y %U:%G %m\n" \) -o -printf "%p %y %U:%G %m %s %l\n" | LC_ALL=C sort'
-on_host sh -c "$tree" > "$TEST_TMP/tree.host"
-in_image python sh -c "$tree" > "$TEST_TMP/tree.guest" 2>&1
-if cmp -s "$TEST_TMP/tree.host" "$TEST_TMP/tree.guest"; then
-  pass "/usr and /var/lib/dpkg as in umoci's unpacking ($(wc -l < "$TEST_TMP/tree.host") entries)"
-else
-  fail "/usr and /var/lib/dpkg differ from umoci's unpacking: $(diff "$TEST_TMP/tree.host" "$TEST_TMP/tree.guest" | head -20)"
-fi
-grep -q '^/usr/bin/su f 0:0 4755 ' "$TEST_TMP/tree.host" || fail "no setuid /usr/bin/su in the listing"
+host_tree=$(on_host sh -c "$tree")
+check_same "/usr and /var/lib/dpkg as in umoci's unpacking" "$host_tree" "$(in_image python sh -c "$tree" 2>&1)"
+grep -q '^/usr/bin/su f 0:0 4755 ' <<< "$host_tree" || fail "no setuid /usr/bin/su in the host's listing"
 links='stat -c "%h %i" /usr/bin/perl /usr/bin/perl5.36.0 | uniq -c | xargs | cut -d" " -f1,2'
 check_eq "a hardlink of the base layer: one inode, two names" "2 2" "$(in_image python sh -c "$links" 2>&1)"
 sums='sha256sum /usr/bin/python3.11 /usr/lib/x86_64-linux-gnu/libc.so.6'
