@@ -55,22 +55,14 @@ fi
 for tool in debootstrap umoci chroot python3 tar findmnt; do
   command -v "$tool" > /dev/null || die "$tool not found: install it (scripts/setup.sh installs the test tools)"
 done
-reach='
-import sys, urllib.request
-try:
-    urllib.request.urlopen(sys.argv[1] + "/dists/bookworm/Release", timeout=30).read(1)
-except Exception as e:
-    sys.exit(str(getattr(e, "reason", e)))'
-if ! err=$(python3 -c "$reach" "$MIRROR" 2>&1); then
-  die "cannot reach Debian's archive at $MIRROR ($err): the Debian test image is built from it once, then kept in $DEST"
-fi
 
 # Unmounts whatever is mounted at or below DIR, deepest first.
 unmount_under() {
   local target
-  findmnt -rn -o TARGET | { grep -e "^$1/" -e "^$1\$" || true; } | sort -r | while read -r target; do
-    umount -l "$target" || true
-  done
+  findmnt -rn -o TARGET | awk -v d="$1" 'index($0, d "/") == 1 || $0 == d' | sort -r |
+    while read -r target; do
+      umount -l "$target" || true
+    done
 }
 # Removes a tree (never crossing into a filesystem still mounted below it).
 remove_tree() {
@@ -83,6 +75,16 @@ for stale in "$PARENT"/.debian-bookworm.*; do
   [ -e "$stale" ] && remove_tree "$stale"
 done
 [ -e "$DEST" ] && remove_tree "$DEST"
+
+reach='
+import sys, urllib.request
+try:
+    urllib.request.urlopen(sys.argv[1] + "/dists/bookworm/Release", timeout=30).read(1)
+except Exception as e:
+    sys.exit(str(getattr(e, "reason", e)))'
+if ! err=$(python3 -c "$reach" "$MIRROR" 2>&1); then
+  die "cannot reach Debian's archive at $MIRROR ($err): the Debian test image is built from it once, then kept in $DEST"
+fi
 
 TMP=$(mktemp -d "$PARENT/.debian-bookworm.XXXXXX")
 trap 'remove_tree "$TMP"' EXIT
@@ -109,7 +111,7 @@ if ! debootstrap --variant=minbase bookworm "$root" "$MIRROR" 2>&1 |
     fail_with_log "debootstrap could not fetch from Debian's archive ($MIRROR)" "$TMP/debootstrap.log"
   fail_with_log "debootstrap failed (its log above)" "$TMP/debootstrap.log"
 fi
-[ -z "$(findmnt -rn -o TARGET | grep "^$root/" || true)" ] || die "debootstrap left filesystems mounted in $root"
+[ -z "$(findmnt -rn -o TARGET | awk -v d="$root/" 'index($0, d) == 1')" ] || die "debootstrap left filesystems mounted in $root"
 # Facts of this machine that debootstrap copied in: a container runtime provides them.
 rm -f "$root/etc/resolv.conf" "$root/etc/hostname"
 
@@ -123,7 +125,7 @@ python3 "$here/oci_image.py" "$layout" --tag base --layer "$TMP/base.tar" --conf
 rm -f "$TMP/base.tar"
 
 say "the python layer: umoci unpack, apt-get install python3-minimal in a chroot, umoci repack"
-umoci unpack --image "$layout:base" "$bundle" 2> "$TMP/umoci.log" ||
+umoci unpack --image "$layout:base" "$bundle" > "$TMP/umoci.log" 2>&1 ||
   fail_with_log "umoci unpack failed" "$TMP/umoci.log"
 rootfs=$bundle/rootfs
 mount -t proc proc "$rootfs/proc"
@@ -138,10 +140,10 @@ if ! env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC
     fail_with_log "apt-get in the chroot could not fetch from Debian's archive ($MIRROR)" "$TMP/apt.log"
   fail_with_log "apt-get install python3-minimal failed in the chroot" "$TMP/apt.log"
 fi
-grep '^Setting up ' "$TMP/apt.log" | sed 's/^/debian fixture: apt: /' >&2
+{ grep '^Setting up ' "$TMP/apt.log" || true; } | sed 's/^/debian fixture: apt: /' >&2
 rm -f "$rootfs/etc/resolv.conf"
 umount "$rootfs/proc"
-umoci repack --image "$layout:python" "$bundle" 2> "$TMP/umoci.log" ||
+umoci repack --image "$layout:python" "$bundle" > "$TMP/umoci.log" 2>&1 ||
   fail_with_log "umoci repack failed" "$TMP/umoci.log"
 remove_tree "$bundle"
 

@@ -52,6 +52,7 @@ case $got in
   12*) pass "/etc/debian_version: $got" ;;
   *) fail "/etc/debian_version is [$got], not 12.x" ;;
 esac
+check_eq "/etc/debian_version as on the host" "$(on_host cat /etc/debian_version)" "$got"
 check_eq "id -un" root "$(in_image python id -un 2>&1)"
 
 # The second layer: python3 where it was added, not below.
