@@ -131,3 +131,7 @@ done
 echo
 echo "6. metadata: git status and find in a shared work tree"
 RUNS=${FS_RUNS:-3} bash fs.sh "$EXECVM"
+
+echo
+echo "7. images: the Debian image's first and cached runs, and QEMU's memory in image mode (bench/images.sh)"
+RUNS=$RUNS bash images.sh "$EXECVM"
