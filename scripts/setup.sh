@@ -22,7 +22,7 @@ packages=(
   libarchive-dev libssl-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
   libtomlplusplus-dev
   # images: the layer formats, the filesystem writer, the guest's seccomp filter
-  libsquashfs-dev libzstd-dev libseccomp-dev libext2fs-dev zstd
+  libsquashfs-dev libzstd-dev libseccomp-dev libext2fs-dev libisal-dev zstd
   # running VMs
   qemu-system-x86
   # the guest kernel: its source and what building it needs
