@@ -1,7 +1,6 @@
 #include "guest/network.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <net/route.h>
@@ -18,6 +17,7 @@
 
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/paths.h"
 #include "util/sys.h"
 
 namespace execvm::guest {
@@ -54,16 +54,9 @@ ifreq request(const std::string& name) {
 }  // namespace
 
 std::string find_network_interface(const std::string& sys_class_net) {
-  std::vector<std::string> names;
-  if (DIR* dir = ::opendir(sys_class_net.c_str())) {
-    while (struct dirent* e = ::readdir(dir)) {
-      std::string name = e->d_name;
-      if (name != "." && name != ".." && name != "lo") names.push_back(name);
-    }
-    ::closedir(dir);
-  }
-  std::sort(names.begin(), names.end());
-  return names.empty() ? "" : names.front();
+  for (const auto& name : directory_names(sys_class_net))
+    if (name != "lo") return name;
+  return "";
 }
 
 void configure_interface(const std::string& name, const NetworkSpec& network) {

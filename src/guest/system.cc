@@ -1,6 +1,5 @@
 #include "guest/system.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
@@ -68,16 +67,6 @@ std::string first_line(const std::string& path) {
   if (n <= 0) return "";
   std::string_view text(buf, static_cast<size_t>(n));
   return std::string(trim(text.substr(0, text.find('\n'))));
-}
-
-std::vector<std::string> directory_names(const std::string& path) {
-  std::vector<std::string> names;
-  if (DIR* dir = ::opendir(path.c_str())) {
-    while (struct dirent* e = ::readdir(dir))
-      if (e->d_name[0] != '.') names.push_back(e->d_name);
-    ::closedir(dir);
-  }
-  return names;
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "image/rootfs_cache.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sqfs/io.h>
 #include <sqfs/super.h>
@@ -100,13 +99,9 @@ void remove_if_there(const std::string& path) {
 // Temporary files of earlier builds of NAME in DIR that did not finish (a killed run); only
 // the lock holder calls this, so none is in use.
 void remove_leftovers(const std::string& dir, const std::string& name) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return;
   std::string prefix = "." + name + ".tmp.";
-  while (dirent* e = ::readdir(d)) {
-    if (starts_with(e->d_name, prefix)) ::unlink(join_path(dir, e->d_name).c_str());
-  }
-  ::closedir(d);
+  for (const auto& entry : directory_names(dir))
+    if (starts_with(entry, prefix)) ::unlink(join_path(dir, entry).c_str());
 }
 
 void sync_file(const std::string& path) {

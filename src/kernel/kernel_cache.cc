@@ -112,12 +112,9 @@ void read_info(CachedKernel& entry, time_t mtime) {
 
 uint64_t bytes_in(const std::string& dir) {
   uint64_t total = 0;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (struct dirent* e = ::readdir(d)) {
-      uint64_t size;
-      if (e->d_name[0] != '.' && is_regular_file(dir + "/" + e->d_name, &size)) total += size;
-    }
-    ::closedir(d);
+  for (const auto& name : directory_names(dir)) {
+    uint64_t size;
+    if (name[0] != '.' && is_regular_file(dir + "/" + name, &size)) total += size;
   }
   return total;
 }

@@ -6,10 +6,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace execvm {
 
 // $VARIABLE/execvm when VARIABLE (an XDG base directory) is set to an absolute path, else
+// The names in the directory DIR but "." and "..", sorted; none when it cannot be read.
+std::vector<std::string> directory_names(const std::string& dir);
+
 // $HOME/UNDER_HOME/execvm: xdg_directory("XDG_DATA_HOME", ".local/share"). Not created here.
 std::string xdg_directory(const char* variable, const char* under_home);
 
