@@ -8,8 +8,10 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
+#include "image/reference.h"
 #include "util/error.h"
 #include "util/paths.h"
 #include "util/sha256.h"
@@ -122,14 +124,28 @@ bool Catalog::remove(const CatalogRecord& record) const {
 
 std::vector<CatalogRecord> Catalog::find(const std::string& what) const {
   std::vector<CatalogRecord> out;
+  if (what.empty()) return out;
   std::string id = what.starts_with("sha256:") ? what.substr(7) : what;
   bool hex = id.size() >= 4 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
-  std::string absolute =
-      what.empty() || what[0] == '/' ? what : join_path(current_directory(), what);
+  std::string cwd = current_directory();
+  std::string absolute = lexical_absolute(cwd, what);
+  // WHAT as --image takes it (oci:DIR:TAG, a relative path...): its location, and its tag.
+  std::optional<ImageRef> ref;
+  try {
+    ref = parse_image_ref(what, cwd);
+  } catch (const Error&) {
+    // Not a reference (a name, an ID) or one whose file is gone: matched as written.
+  }
+  auto same_tag = [&](const CatalogRecord& r) {
+    if (ref->tag.empty() || ref->tag == r.tag) return true;
+    return r.source == "docker-archive" && !ref->tag.starts_with("@") && !r.tag.empty() &&
+           normalize_docker_name(ref->tag) == normalize_docker_name(r.tag);
+  };
   for (const auto& r : list()) {
     std::string with_tag = r.location + (r.tag.empty() ? "" : ":" + r.tag);
     bool named =
         r.reference == what || r.location == absolute || with_tag == absolute ||
+        (ref && r.location == ref->path && same_tag(r)) ||
         (hex && r.config_digest.size() > 7 && r.config_digest.compare(7, id.size(), id) == 0);
     if (named) out.push_back(r);
   }

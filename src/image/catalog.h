@@ -43,8 +43,10 @@ class Catalog {
   // Removes the record of RECORD's location and tag; false when there was none.
   bool remove(const CatalogRecord& record) const;
 
-  // The records that WHAT names: a reference as written, a location (with or without the
-  // tag), or an image ID (the config digest's hex, or a prefix of it of 4 or more digits).
+  // The records that WHAT names: a reference as written; a reference as --image takes it, or
+  // a location, with or without the tag, relative paths taken against the working directory
+  // (a docker-archive's NAME:TAG as Docker normalizes it); or an image ID (the config digest,
+  // its hex, or a prefix of it of 4 or more digits).
   std::vector<CatalogRecord> find(const std::string& what) const;
 
   // Files of the cache (root filesystem images, blobs, temporaries older than an hour) that no
