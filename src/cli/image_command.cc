@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -143,17 +144,19 @@ int inspect_image(const std::string& text) {
 
 int remove_images(const Catalog& catalog, const std::vector<std::string>& names) {
   if (names.empty()) throw Error("execvm image rm needs an image", "see execvm image --help");
+  // Every name found before anything is removed: a wrong one removes nothing.
   std::vector<CatalogRecord> removed;
   for (const auto& name : names) {
     auto found = catalog.find(name);
     if (found.empty())
       throw Error("no image " + shell_quote(name) + " in the catalog",
                   "execvm image ls lists the images run so far");
-    for (const auto& r : found) {
-      catalog.remove(r);
-      printf("removed %s (%s)\n", r.reference.c_str(), short_id(r.config_digest).c_str());
-      removed.push_back(r);
-    }
+    for (const auto& r : found)
+      if (std::find(removed.begin(), removed.end(), r) == removed.end()) removed.push_back(r);
+  }
+  for (const auto& r : removed) {
+    catalog.remove(r);
+    printf("removed %s (%s)\n", r.reference.c_str(), short_id(r.config_digest).c_str());
   }
   remove_files(files_only_of(removed, catalog.list()));
   return 0;

@@ -11,6 +11,8 @@
 #include <optional>
 #include <set>
 
+#include "image/blob_store.h"
+#include "image/digest.h"
 #include "image/reference.h"
 #include "util/error.h"
 #include "util/paths.h"
@@ -77,6 +79,21 @@ CatalogRecord catalog_record(const Image& image, const std::string& rootfs,
   r.rootfs = rootfs;
   for (const auto& layer : image.layers)
     if (is_within(layer.path, images_dir)) r.blobs.push_back(layer.path);
+  // An archive's config and manifest are imported beside its layers (a layout's are its own).
+  if (image.source != "oci-layout") {
+    BlobStore store(images_dir);
+    for (const std::string* digest : {&image.config_digest, &image.manifest_digest}) {
+      if (digest->empty()) continue;
+      try {
+        std::string path = store.path(parse_digest(*digest, "the image's digest"));
+        if (is_regular_file(path) &&
+            std::find(r.blobs.begin(), r.blobs.end(), path) == r.blobs.end())
+          r.blobs.push_back(path);
+      } catch (const Error&) {
+        // Not a digest: no blob of the store.
+      }
+    }
+  }
   r.created = image.created;
   r.last_used = iso_time(now);
   return r;

@@ -27,7 +27,8 @@ struct CatalogRecord {
 };
 
 // The record of running IMAGE from ROOTFS at time NOW (the blobs it holds in IMAGES_DIR's store
-// are those of its layers that are under IMAGES_DIR).
+// are those of its layers that are under IMAGES_DIR, and for an archive its config and manifest
+// when the store has them).
 CatalogRecord catalog_record(const Image& image, const std::string& rootfs,
                              const std::string& images_dir, time_t now);
 

@@ -246,6 +246,18 @@ TEST(Catalog, CatalogRecordKeepsOnlyTheBlobsOfTheCache) {
   EXPECT_EQ(r.blobs, std::vector<std::string>{in_cache.path});
   EXPECT_EQ(r.created, image.created);
   EXPECT_EQ(r.last_used, "1971-01-01T00:00:00Z");
+
+  // An archive's config and manifest, when the store has them, are its blobs too.
+  image.manifest_digest = "sha256:" + std::string(64, 'd');
+  std::string config = aged_file(images + "/blobs/sha256", kConfigA.substr(7), 0);
+  EXPECT_EQ(catalog_record(image, "", images, 0).blobs,
+            (std::vector<std::string>{in_cache.path, config}));
+  std::string manifest = aged_file(images + "/blobs/sha256", std::string(64, 'd'), 0);
+  EXPECT_EQ(catalog_record(image, "", images, 0).blobs,
+            (std::vector<std::string>{in_cache.path, config, manifest}));
+  // A layout's are its own files, even when the store has the same.
+  image.source = "oci-layout";
+  EXPECT_EQ(catalog_record(image, "", images, 0).blobs, std::vector<std::string>{in_cache.path});
 }
 
 TEST(Catalog, UnreferencedListsOrphansAndStaleTemporaries) {
