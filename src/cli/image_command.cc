@@ -1,9 +1,13 @@
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -16,6 +20,7 @@
 #include "image/source.h"
 #include "root/image_root.h"
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/paths.h"
 #include "util/strings.h"
 
@@ -51,17 +56,56 @@ std::string short_id(const std::string& digest) {
   return digest.size() > 19 ? digest.substr(7, 12) : digest;
 }
 
-// Removes PATHS (and the side files of a root filesystem image); prints how much went.
-void remove_files(const std::vector<std::string>& paths) {
+// The root filesystem image of the cache that FILE goes with (X.squashfs for X.squashfs,
+// X.squashfs.ok and X.squashfs.lock), or "" for a temporary file or any other.
+std::string entry_of(const std::string& rootfs_dir, const std::string& file) {
+  if (parent_directory(file) != rootfs_dir) return "";
+  std::string name = base_name(file);
+  if (name.starts_with(".")) return "";
+  for (std::string_view side : {".ok", ".lock"}) {
+    if (name.ends_with(side)) {
+      name.resize(name.size() - side.size());
+      break;
+    }
+  }
+  return name.ends_with(".squashfs") ? join_path(rootfs_dir, name) : "";
+}
+
+// Removes PATHS; a root filesystem image goes with its record and lock, under that lock, and
+// stays when a run holds it (one converting that entry). Prints how much went.
+void remove_files(const Catalog& catalog, const std::vector<std::string>& paths) {
+  std::string rootfs_dir = join_path(catalog.directory(), "rootfs");
   uint64_t bytes = 0;
   size_t count = 0;
-  for (const auto& path : paths) {
+  auto remove = [&](const std::string& path) {
     uint64_t size = file_size(path);
     if (::unlink(path.c_str()) == 0) {
       bytes += size;
       ++count;
     }
-    for (const char* side : {".ok", ".lock"}) ::unlink((path + side).c_str());
+  };
+  std::set<std::string> entries;
+  for (const auto& path : paths) {
+    std::string entry = entry_of(rootfs_dir, path);
+    if (entry.empty())
+      remove(path);
+    else
+      entries.insert(entry);
+  }
+  for (const auto& entry : entries) {
+    std::string lock = entry + ".lock";
+    Fd held(::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!held) {
+      printf("kept %s: cannot open its lock (%s)\n", base_name(entry).c_str(), strerror(errno));
+      continue;
+    }
+    if (::flock(held.get(), LOCK_EX | LOCK_NB) != 0) {
+      printf("kept %s: a run is converting it\n", base_name(entry).c_str());
+      continue;
+    }
+    remove(entry);
+    remove(entry + ".ok");
+    remove(lock);
   }
   printf("removed %zu file%s, %s\n", count, count == 1 ? "" : "s", format_mib(bytes).c_str());
 }
@@ -158,7 +202,7 @@ int remove_images(const Catalog& catalog, const std::vector<std::string>& names)
     catalog.remove(r);
     printf("removed %s (%s)\n", r.reference.c_str(), short_id(r.config_digest).c_str());
   }
-  remove_files(files_only_of(removed, catalog.list()));
+  remove_files(catalog, files_only_of(removed, catalog.list()));
   return 0;
 }
 
@@ -172,7 +216,7 @@ int prune_images(const Catalog& catalog, bool all) {
       kept.push_back(r);
     }
   }
-  remove_files(catalog.unreferenced(kept));
+  remove_files(catalog, catalog.unreferenced(kept));
   return 0;
 }
 

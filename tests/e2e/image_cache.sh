@@ -462,7 +462,16 @@ check_eq "the kept entry is used as it is" "$before" "$(inode "$images/rootfs/$e
 img prune > /dev/null
 check_eq "a second prune keeps them too" 3 "$(img ls | wc -l)"
 
-# prune --all empties the cache; the image then runs again, converted anew.
+# prune --all empties the cache, but for an entry a run is converting (it holds the entry's
+# lock, as the test does here); the image then runs again, converted anew.
+exec 9> "$images/rootfs/$entry.lock"
+flock 9
+prune_out=$(img prune --all 9>&-)
+flock -u 9
+exec 9>&-
+case $prune_out in *"kept $entry: a run is converting it"*) pass "prune --all leaves an entry being converted" ;;
+  *) fail "prune --all did not keep the entry being converted: $prune_out" ;; esac
+check_eq "the entry being converted is whole" "$record" "$(cat "$images/rootfs/$entry.ok" 2>&1)"
 img prune --all > /dev/null
 check_eq "prune --all: no images" "no images run yet (the cache is $images)" "$(img ls)"
 check_eq "prune --all: no files but the fresh temporary (a run may be writing it)" "$fresh" \
