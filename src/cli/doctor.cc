@@ -4,9 +4,14 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -16,8 +21,10 @@
 #include "host/accel.h"
 #include "host/caller.h"
 #include "host/tsc.h"
+#include "image/catalog.h"
 #include "kernel/kernel.h"
 #include "root/host_root.h"
+#include "root/image_root.h"
 #include "root/share_fs.h"
 #include "util/error.h"
 #include "util/paths.h"
@@ -105,6 +112,124 @@ bool test_boot(Report& report, const std::vector<std::string>& arguments) {
   return true;
 }
 
+// The size of the regular files under DIR, and how many there are.
+std::pair<uint64_t, size_t> tree_size(const std::string& dir) {
+  namespace fs = std::filesystem;
+  uint64_t bytes = 0;
+  size_t files = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code file_ec;
+    if (!it->is_regular_file(file_ec)) continue;
+    uint64_t size = it->file_size(file_ec);
+    if (file_ec) continue;
+    bytes += size;
+    ++files;
+  }
+  return {bytes, files};
+}
+
+// The names in DIR that are not hidden (a temporary file's are) and end with SUFFIX.
+size_t count_names(const std::string& dir, std::string_view suffix) {
+  namespace fs = std::filesystem;
+  size_t n = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename();
+    if (!name.starts_with(".") && name.ends_with(suffix)) ++n;
+  }
+  return n;
+}
+
+// "a", "a and b", "a, b and c".
+std::string and_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == items.size() ? " and " : ", ") + items[i];
+  return out;
+}
+
+std::string plural(size_t n, const std::string& one, const std::string& many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// Image mode: the image cache and what it holds, the filesystems of image roots in the kernel
+// (CONFIG: its .config, when there is one) and the host's optional image tools.
+void image_checks(Report& report, const std::optional<std::string>& config) {
+  std::string dir = images_directory();
+  if (!is_directory(dir)) {
+    report.ok("image cache", dir + " (empty: no image run yet)");
+  } else {
+    auto [bytes, files] = tree_size(dir);
+    size_t blobs = 0;
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(join_path(dir, "blobs"), ec), end; !ec && it != end;
+         it.increment(ec))
+      blobs += count_names(it->path(), "");
+    report.ok("image cache",
+              dir + " (" + format_mib(bytes) + " in " + plural(files, "file", "files") + ": " +
+                  plural(Catalog(dir).list().size(), "image", "images") + ", " +
+                  plural(count_names(join_path(dir, "rootfs"), ".squashfs"), "root filesystem",
+                         "root filesystems") +
+                  ", " + plural(blobs, "blob", "blobs") + "; execvm image ls, prune)");
+  }
+
+  struct Filesystem {
+    const char* name;
+    const char* symbol;
+    const char* used_by;
+  };
+  const Filesystem filesystems[] = {
+      {"squashfs", "CONFIG_SQUASHFS", "--image (its root filesystems) and --root-disk"},
+      {"erofs", "CONFIG_EROFS_FS", "--root-disk"},
+      {"ext4", "CONFIG_EXT4_FS", "--root-disk"},
+  };
+  if (!config) {
+    report.info("image roots", "no kernel config: squashfs, erofs and ext4 are not checked");
+  } else {
+    auto symbols = parse_kernel_config(*config);
+    std::vector<std::string> built_in;
+    for (const auto& f : filesystems) {
+      auto it = symbols.find(f.symbol);
+      std::string value = it == symbols.end() ? "n" : it->second;
+      if (value == "y") {
+        built_in.push_back(f.name);
+      } else {
+        report.warn("image roots",
+                    std::string("the kernel has no ") + f.name + " (" + f.symbol + " " +
+                        (value == "m" ? "is a module" : "is not set") + "): " + f.used_by +
+                        " cannot mount " + f.name + " images",
+                    "use execvm's kernel (execvm kernel build)");
+      }
+    }
+    if (!built_in.empty())
+      report.ok("image roots",
+                "the kernel has " + and_list(built_in) + " (what --image and --root-disk mount)");
+  }
+
+  // Optional: execvm converts images itself; these make and convert them.
+  struct Tool {
+    const char* name;
+    const char* what;
+    const char* package;
+  };
+  const Tool tools[] = {
+      {"skopeo", "copies images between registries, docker-archive, oci-archive and layouts",
+       "skopeo"},
+      {"umoci", "unpacks and edits OCI image layouts", "umoci"},
+      {"mkfs.ext4", "makes ext4 images from a directory, for --root-disk and --disk", "e2fsprogs"},
+      {"mksquashfs", "makes squashfs images from a directory, for --root-disk", "squashfs-tools"},
+      {"mkfs.erofs", "makes erofs images from a directory, for --root-disk", "erofs-utils"},
+  };
+  for (const auto& t : tools) {
+    if (std::optional<std::string> path = find_program(t.name))
+      report.ok("image tool", std::string(t.name) + ": " + *path + " (" + t.what + ")");
+    else
+      report.info("image tool", std::string(t.name) + ": not found (optional: " + t.what +
+                                    "; apt-get install " + t.package + ")");
+  }
+}
+
 // The report on the run PARSED describes; BOOT: end with a test boot. Returns the status.
 int doctor_report(ParsedRun& parsed, const Caller& caller, bool boot) {
   Report report;
@@ -148,6 +273,7 @@ int doctor_report(ParsedRun& parsed, const Caller& caller, bool boot) {
   }
 
   std::optional<Kernel> kernel;
+  std::optional<std::string> kernel_config;
   try {
     kernel = o.kernel.empty() ? find_cached_kernel(cache) : kernel_from_path(o.kernel);
   } catch (const Error& e) {
@@ -157,7 +283,8 @@ int doctor_report(ParsedRun& parsed, const Caller& caller, bool boot) {
     report.ok("kernel", kernel->path + (kernel->acpi ? " (ACPI)" : ""));
     std::string dir = kernel->path.substr(0, kernel->path.find_last_of('/'));
     try {
-      auto missing = missing_kernel_features(read_file(dir + "/config"));
+      kernel_config = read_file(dir + "/config");
+      auto missing = missing_kernel_features(*kernel_config);
       if (missing.empty()) {
         report.ok("kernel config", "has everything execvm uses");
       } else {
@@ -193,6 +320,7 @@ int doctor_report(ParsedRun& parsed, const Caller& caller, bool boot) {
   } catch (const Error& e) {
     report.fail("cache", e.what(), "set XDG_CACHE_HOME to a writable directory");
   }
+  image_checks(report, kernel_config);
 
   // What this run would use: the project file, the settings, the host's files, the shares.
   if (project_error) {

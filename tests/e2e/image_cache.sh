@@ -49,6 +49,8 @@ record=$(cat "$images/rootfs/$entry.ok")
 # the observable. `conversions LOG...` counts the temporary images created and renamed into
 # place as the entry.
 have_strace=$(command -v strace)
+# (where ptrace is not allowed, the count is left out)
+[ -n "$have_strace" ] && ! strace -qq -e trace=none true 2> /dev/null && have_strace=
 traced() {  # traced LOG ARGS...: run ARGS, its system calls on files in LOG
   local log=$1
   shift
@@ -86,6 +88,7 @@ concurrent_runs() {  # concurrent_runs WHAT HOLD: two first runs at once; HOLD: 
     for i in $(seq 1200); do
       waiting=$(grep -cE -- "-> FLOCK .*:$(inode "$lock") " /proc/locks)
       [ "$waiting" -ge 2 ] && break
+      kill -0 $one 2> /dev/null || kill -0 $two 2> /dev/null || break  # both ended: failed
       sleep 0.1
     done
     check_eq "$what: both runs wait on the entry's lock" 2 "$waiting"
@@ -269,7 +272,8 @@ short() { local d=$1; d=${d#sha256:}; echo "${d:0:12}"; }
 refused "a corrupt layer blob" "$(short "$(digest corrupt)")" --image "$TEST_TMP/corrupt" -- true
 refused "a layer stored under a wrong digest" "$(short "$(digest wrong-layer-digest)")" \
   --image "$TEST_TMP/wrong-layer-digest" -- true
-refused "a manifest that does not match its digest" "manifest" \
+refused "a manifest that does not match its digest" \
+  "the manifest $(digest wrong-manifest-digest) does not match" \
   --image "$TEST_TMP/wrong-manifest-digest" -- true
 refused "a missing layer" "$(digest missing-layer)" --image "$TEST_TMP/missing-layer" -- true
 refused "a missing config" "config $(digest missing-config)" --image "$TEST_TMP/missing-config" -- true
@@ -285,6 +289,7 @@ refused "image inspect of a broken image" "$(digest missing-config)" \
 refused "image inspect of a truncated archive" "cut.docker.tar" \
   image inspect "docker-archive:$TEST_TMP/cut.docker.tar"
 check_eq "the broken images left no file in the cache" "" "$(cache_files)"
+echo "note: what the broken images left in the cache: $(cd "$images" 2> /dev/null && find . -mindepth 1 | sort | xargs)"
 
 # Hostile layers: refused, naming the layer, and nothing written outside the cache (the runs
 # are made from $TEST_TMP/work/a/b, so that ../../escape would be $TEST_TMP/work/escape).
@@ -457,6 +462,56 @@ check_eq "prune keeps the used blobs, removes the gone archive's" "$kept_blobs" 
   "$(find "$images/blobs" -type f | sort)"
 [ -e "$fresh" ] && pass "prune keeps a fresh temporary file" || fail "prune removed a fresh temporary file"
 check_eq "prune keeps the images still there" 3 "$(img ls | wc -l)"
+
+# doctor says where the cache is, what it holds, what the kernel mounts, which tools are here.
+doctor=$("$EXECVM" doctor --kernel "$kernel" --no-boot 2>&1)
+want=$(python3 - "$images" "$(($(img ls | wc -l) - 1))" <<'PY'
+import os, sys
+images, count = sys.argv[1], int(sys.argv[2])
+sizes = [os.lstat(os.path.join(d, f)).st_size for d, _, fs in os.walk(images) for f in fs
+         if os.path.isfile(os.path.join(d, f))]
+mib = sum(sizes) / (1 << 20)
+size = "%.1f MiB" % mib if mib < 10 else "%d MiB" % round(mib)
+roots = [n for n in os.listdir(images + "/rootfs") if n.endswith(".squashfs") and n[0] != "."]
+blobs = [n for a in os.listdir(images + "/blobs") for n in os.listdir(images + "/blobs/" + a)
+         if n[0] != "."]
+def n(k, one, many): return "%d %s" % (k, one if k == 1 else many)
+print("%s (%s in %s: %s, %s, %s; execvm image ls, prune)" % (
+    images, size, n(len(sizes), "file", "files"), n(count, "image", "images"),
+    n(len(roots), "root filesystem", "root filesystems"), n(len(blobs), "blob", "blobs")))
+PY
+)
+check_eq "doctor: the image cache and its size" "  ok    image cache    $want" \
+  "$(grep '^  ok    image cache ' <<< "$doctor")"
+config="$(dirname "$kernel")/config"
+have=()
+for fs in SQUASHFS:squashfs EROFS_FS:erofs EXT4_FS:ext4; do
+  grep -qx "CONFIG_${fs%%:*}=y" "$config" && have+=("${fs#*:}")
+done
+[ ${#have[@]} = 3 ] || fail "this test's kernel lacks some of squashfs, erofs and ext4: ${have[*]}"
+check_eq "doctor: the kernel's filesystems for image roots" \
+  "  ok    image roots    the kernel has squashfs, erofs and ext4 (what --image and --root-disk mount)" \
+  "$(grep -E '^  [a-z]+ +image roots ' <<< "$doctor")"
+for tool in skopeo umoci mkfs.ext4 mksquashfs mkfs.erofs; do
+  path=$(PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" command -v "$tool")
+  if [ -n "$path" ]; then want="  ok    image tool     $tool: $path ("; else want="  --    image tool     $tool: not found ("; fi
+  case $(grep " image tool  *$tool: " <<< "$doctor") in "$want"*) pass "doctor: $tool" ;;
+    *) fail "doctor: $tool: expected a line starting [$want] in [$doctor]" ;; esac
+done
+got=$(XDG_CACHE_HOME="$TEST_TMP/cache-none" "$EXECVM" doctor --kernel "$kernel" --no-boot 2>&1 | grep ' image cache ')
+check_eq "doctor: an image cache not made yet" \
+  "  ok    image cache    $TEST_TMP/cache-none/execvm/images (empty: no image run yet)" "$got"
+echo 'CONFIG_EXT4_FS=y
+CONFIG_EROFS_FS=m' > "$TEST_TMP/config"
+cp "$kernel" "$TEST_TMP/vmlinux"
+got=$("$EXECVM" doctor --kernel "$TEST_TMP/vmlinux" --no-boot 2>&1 | sed -n '/^  [a-z]*  *image roots /,/^  [a-z-]*  *image tool /p' | sed '$d')
+check_eq "doctor: a kernel without squashfs, with erofs as a module" "  warn  image roots    the kernel has no squashfs (CONFIG_SQUASHFS is not set): --image (its root filesystems) and --root-disk cannot mount squashfs images
+                       fix: use execvm's kernel (execvm kernel build)
+  warn  image roots    the kernel has no erofs (CONFIG_EROFS_FS is a module): --root-disk cannot mount erofs images
+                       fix: use execvm's kernel (execvm kernel build)
+  ok    image roots    the kernel has ext4 (what --image and --root-disk mount)" "$got"
+rm "$TEST_TMP/vmlinux"
+
 check_eq "a run after prune" "from the cache" "$(run --image "$base" 2>&1)"
 check_eq "the kept entry is used as it is" "$before" "$(inode "$images/rootfs/$entry")"
 img prune > /dev/null
