@@ -43,8 +43,10 @@ runs, shared by every image with the same layers) and the blobs imported from ar
            root filesystem is cached, as JSON
   rm       forget the images REF names (a reference as run, a path, or an image ID or a prefix
            of 4 or more of its digits) and remove the files only they used
-  prune    remove what no image refers to (files of a run killed half-way included), and the
-           images whose layout or archive is gone; --all: every image and file of the cache
+  prune    forget the images whose layout or archive is gone, and remove the files no image
+           refers to (a run killed half-way left them; those written in the last hour stay, as
+           a run that has not finished may be making them); --all: every image and file of
+           the cache but what a run is converting now
 )";
 
 uint64_t file_size(const std::string& path) {
@@ -207,16 +209,19 @@ int remove_images(const Catalog& catalog, const std::vector<std::string>& names)
 }
 
 int prune_images(const Catalog& catalog, bool all) {
-  std::vector<CatalogRecord> kept;
+  std::vector<CatalogRecord> kept, dropped;
   for (const auto& r : catalog.list()) {
     if (all || ::access(r.location.c_str(), F_OK) != 0) {
       catalog.remove(r);
       printf("removed %s (%s)\n", r.reference.c_str(), short_id(r.config_digest).c_str());
+      dropped.push_back(r);
     } else {
       kept.push_back(r);
     }
   }
-  remove_files(catalog, catalog.unreferenced(kept));
+  // What no record names and is new may be a run's that has not written its record yet: left
+  // for an hour, but by --all.
+  remove_files(catalog, catalog.unreferenced(kept, dropped, all ? 0 : Catalog::kGraceSeconds));
   return 0;
 }
 

@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <string_view>
 
 #include "image/blob_store.h"
 #include "image/digest.h"
@@ -169,37 +171,77 @@ std::vector<CatalogRecord> Catalog::find(const std::string& what) const {
   return out;
 }
 
-std::vector<std::string> Catalog::unreferenced(const std::vector<CatalogRecord>& keep) const {
-  std::set<std::string> used;
-  for (const auto& r : keep) {
-    used.insert(r.rootfs);
-    used.insert(r.blobs.begin(), r.blobs.end());
-  }
+std::vector<std::string> Catalog::unreferenced(const std::vector<CatalogRecord>& keep,
+                                               const std::vector<CatalogRecord>& dropped,
+                                               time_t grace) const {
+  auto files_of = [](const std::vector<CatalogRecord>& records) {
+    std::set<std::string> files;
+    for (const auto& r : records) {
+      files.insert(r.rootfs);
+      files.insert(r.blobs.begin(), r.blobs.end());
+    }
+    return files;
+  };
+  std::set<std::string> used = files_of(keep), were_used = files_of(dropped);
   time_t now = ::time(nullptr);
   std::vector<std::string> out;
-  auto consider = [&](const std::string& path, const std::string& name) {
+  // The mtime of PATH when it is a regular file.
+  auto mtime = [](const std::string& path) -> std::optional<time_t> {
     struct stat st;
-    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
-    bool temporary = name.starts_with(".") || name.find(".tmp") != std::string::npos;
-    if (temporary ? now - st.st_mtime > kStaleSeconds : !used.count(path)) out.push_back(path);
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+    return st.st_mtime;
   };
+  auto temporary = [](const std::string& name) {
+    return name.starts_with(".") || name.find(".tmp") != std::string::npos;
+  };
+  // KEY (a root filesystem image or a blob), last written at NEWEST, is an orphan.
+  auto orphan = [&](const std::string& key, time_t newest) {
+    return !used.count(key) && (were_used.count(key) || now - newest >= grace);
+  };
+
+  // A root filesystem image goes with its record and lock (<name>.ok, <name>.lock): as one, by
+  // the newest of them.
   std::string rootfs = join_path(dir_, "rootfs");
+  std::map<std::string, std::vector<std::string>> entries;
+  std::map<std::string, time_t> newest;
   for (const auto& name : names_in(rootfs)) {
-    // An entry's lock and record go with it: <name>.lock, <name>.record and the like.
     std::string path = join_path(rootfs, name);
-    std::string stem =
-        name.substr(0, name.find(".squashfs") +
-                           (name.find(".squashfs") == std::string::npos ? name.size() : 9));
-    if (stem != name && used.count(join_path(rootfs, stem))) continue;
-    consider(path, name);
+    std::optional<time_t> m = mtime(path);
+    if (!m) continue;
+    if (temporary(name)) {
+      if (now - *m > kStaleSeconds) out.push_back(path);
+      continue;
+    }
+    std::string stem = name;
+    for (std::string_view side : {".ok", ".lock"}) {
+      if (stem.ends_with(side) && stem.size() > side.size() &&
+          std::string_view(stem).substr(0, stem.size() - side.size()).ends_with(".squashfs")) {
+        stem.resize(stem.size() - side.size());
+        break;
+      }
+    }
+    std::string key = join_path(rootfs, stem);
+    entries[key].push_back(path);
+    newest[key] = std::max(newest[key], *m);
   }
+  for (const auto& [key, paths] : entries)
+    if (orphan(key, newest[key])) out.insert(out.end(), paths.begin(), paths.end());
+
   std::string blobs = join_path(dir_, "blobs");
-  for (const auto& algorithm : names_in(blobs))
-    for (const auto& name : names_in(join_path(blobs, algorithm)))
-      consider(join_path(blobs, algorithm + "/" + name), name);
+  for (const auto& algorithm : names_in(blobs)) {
+    for (const auto& name : names_in(join_path(blobs, algorithm))) {
+      std::string path = join_path(blobs, algorithm + "/" + name);
+      std::optional<time_t> m = mtime(path);
+      if (!m) continue;
+      if (temporary(name) ? now - *m > kStaleSeconds : orphan(path, *m)) out.push_back(path);
+    }
+  }
   std::string catalog = join_path(dir_, "catalog");
-  for (const auto& name : names_in(catalog))
-    if (!name.ends_with(".json")) consider(join_path(catalog, name), "." + name);
+  for (const auto& name : names_in(catalog)) {
+    std::string path = join_path(catalog, name);
+    std::optional<time_t> m = mtime(path);
+    if (m && !name.ends_with(".json") && now - *m > kStaleSeconds) out.push_back(path);
+  }
   return out;
 }
 

@@ -4,6 +4,8 @@
 // filesystem image or an imported blob belongs to, and what nothing refers to any more.
 #pragma once
 
+#include <time.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -50,9 +52,17 @@ class Catalog {
   // its hex, or a prefix of it of 4 or more digits).
   std::vector<CatalogRecord> find(const std::string& what) const;
 
-  // Files of the cache (root filesystem images, blobs, temporaries older than an hour) that no
-  // record in KEEP refers to: what prune removes.
-  std::vector<std::string> unreferenced(const std::vector<CatalogRecord>& keep) const;
+  // How long a file that no record refers to is left alone: a run writes its root filesystem
+  // image, and imports an archive's blobs, before its record.
+  static constexpr time_t kGraceSeconds = 3600;
+
+  // Files of the cache that no record in KEEP refers to, what prune removes: root filesystem
+  // images (each with its record and lock) and blobs that a record in DROPPED referred to or
+  // that were last written GRACE seconds ago or more, and temporary files (a name starting with
+  // '.' or holding ".tmp") older than an hour, whatever GRACE is.
+  std::vector<std::string> unreferenced(const std::vector<CatalogRecord>& keep,
+                                        const std::vector<CatalogRecord>& dropped = {},
+                                        time_t grace = kGraceSeconds) const;
 
   const std::string& directory() const { return dir_; }
 

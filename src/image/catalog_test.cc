@@ -276,12 +276,15 @@ TEST(Catalog, UnreferencedListsOrphansAndStaleTemporaries) {
   std::vector<std::string> want;
   // A root filesystem no record refers to, with its side files; a blob nothing uses.
   std::string orphan = rootfs + "/" + std::string(64, 'e') + ".v1.squashfs";
-  want.push_back(aged_file(rootfs, base_name(orphan), 0));
-  want.push_back(aged_file(rootfs, base_name(orphan) + ".ok", 0));
-  want.push_back(aged_file(rootfs, base_name(orphan) + ".lock", 0));
-  want.push_back(aged_file(blobs, std::string(64, '2'), 0));
+  want.push_back(aged_file(rootfs, base_name(orphan), 2 * hour));
+  want.push_back(aged_file(rootfs, base_name(orphan) + ".ok", 2 * hour));
+  want.push_back(aged_file(rootfs, base_name(orphan) + ".lock", 3 * hour));
+  want.push_back(aged_file(blobs, std::string(64, '2'), 2 * hour));
+  // The lock a failed conversion left.
+  want.push_back(aged_file(rootfs, std::string(64, '9') + ".v1-lz4.squashfs.lock", 2 * hour));
   // Temporaries older than an hour: a conversion's, a blob import's, a record's.
   want.push_back(aged_file(rootfs, "." + base_name(orphan) + ".tmp.123", 2 * hour));
+  want.push_back(aged_file(rootfs, "." + base_name(orphan) + ".tmp.123.ok", 2 * hour));
   want.push_back(aged_file(rootfs, "." + base_name(used.rootfs) + ".tmp.124", 2 * hour));
   want.push_back(aged_file(blobs, ".tmp-abcdef", 2 * hour));
   want.push_back(aged_file(images + "/catalog", "x.json.tmp-77", 2 * hour));
@@ -289,10 +292,28 @@ TEST(Catalog, UnreferencedListsOrphansAndStaleTemporaries) {
   aged_file(rootfs, "." + base_name(orphan) + ".tmp.125", 60);
   aged_file(blobs, ".tmp-ghijkl", 60);
   aged_file(images + "/catalog", "y.json.tmp-78", 60);
+  // What a run in progress has written before its record: a root filesystem just renamed into
+  // place (beside an old lock), a blob just imported.
+  std::string fresh = rootfs + "/" + std::string(64, 'f') + ".v1.squashfs";
+  std::vector<std::string> fresh_files = {aged_file(rootfs, base_name(fresh), 10),
+                                          aged_file(rootfs, base_name(fresh) + ".ok", 10),
+                                          aged_file(rootfs, base_name(fresh) + ".lock", 2 * hour),
+                                          aged_file(blobs, std::string(64, '3'), 10)};
   // Not files: left alone.
   make_dirs(rootfs + "/a-directory");
+  make_dirs(blobs + "/" + std::string(64, '4'));
 
   EXPECT_EQ(sorted(catalog.unreferenced({used})), sorted(want));
+
+  // A record just dropped takes its fresh files with it.
+  CatalogRecord dropped = record(images, "/l/gone", "", kConfigB, "2026-02-01T10:00:00Z");
+  dropped.rootfs = fresh;
+  dropped.blobs = {fresh_files[3]};
+  std::vector<std::string> with_dropped = want;
+  with_dropped.insert(with_dropped.end(), fresh_files.begin(), fresh_files.end());
+  EXPECT_EQ(sorted(catalog.unreferenced({used}, {dropped})), sorted(with_dropped));
+  // As does no grace at all (prune --all); fresh temporaries stay even then.
+  EXPECT_EQ(sorted(catalog.unreferenced({used}, {}, 0)), sorted(with_dropped));
 
   // With nothing kept, the used record's files are orphans too (the record itself is not a
   // file prune removes: it removes records first).
@@ -300,6 +321,8 @@ TEST(Catalog, UnreferencedListsOrphansAndStaleTemporaries) {
   for (const auto& name : {"", ".ok", ".lock"}) all.push_back(used.rootfs + name);
   all.push_back(used.blobs[0]);
   EXPECT_EQ(sorted(catalog.unreferenced({})), sorted(all));
+  // A record in both lists is kept.
+  EXPECT_EQ(sorted(catalog.unreferenced({used}, {used})), sorted(want));
 }
 
 TEST(Catalog, UnreferencedOfAnEmptyOrMissingCache) {

@@ -430,7 +430,10 @@ mkdir -p "$TEST_TMP/ctx3" && echo "soon gone" > "$TEST_TMP/ctx3/gone"
 python3 "$here/oci_image.py" "$TEST_TMP/gone-layout" --tag gone --config '{"Cmd": ["cat", "/gone"]}' \
   --layer busybox --layer "$TEST_TMP/ctx3"
 skopeo copy -q "oci:$TEST_TMP/gone-layout:gone" "docker-archive:$TEST_TMP/gone.docker.tar:test/gone:1"
-kept_blobs=$(find "$images/blobs" -type f | sort)  # the docker-archive's: its layers and config
+# inspect of an archive imports its blobs, as a run does before it has made its record: they
+# are new and no record names them.
+oci_manifest=$(inspect_field "oci-archive:$TEST_TMP/base.oci.tar" 'j["manifest"][7:]')
+kept_blobs=$(find "$images/blobs" -type f | sort)  # the docker-archive's, and those
 check_eq "an archive run once" "soon gone" "$(run --image "docker-archive:$TEST_TMP/gone.docker.tar" 2>&1)"
 gone_entry=$(cd "$images/rootfs" && ls -- *.squashfs | grep -vx "$entry")
 gone_blob=$(python3 -c "
@@ -445,6 +448,7 @@ print(hashlib.sha256(data).hexdigest())" "$TEST_TMP/gone.docker.tar")
 rm "$TEST_TMP/gone.docker.tar"
 orphan="$images/rootfs/$(printf 'f%.0s' $(seq 64)).v1.squashfs"
 cp "$images/rootfs/$entry" "$orphan" && cp "$images/rootfs/$entry.ok" "$orphan.ok"
+touch -d '2 hours ago' "$orphan" "$orphan.ok"  # a root filesystem left by a run an hour ago
 stale="$images/rootfs/.$entry.tmp.99999"
 stale_blob="$images/blobs/sha256/.tmp-Ab12Cd"
 fresh="$images/rootfs/.$entry.tmp.99998"
@@ -458,8 +462,10 @@ for f in "$images/rootfs/$gone_entry" "$images/blobs/sha256/$gone_blob" "$orphan
   [ -e "$f" ] && fail "prune left ${f#"$images"/}" || pass "prune removed ${f#"$images"/}"
 done
 check_eq "prune keeps the used root filesystem" "$entry" "$(cd "$images/rootfs" && ls -- *.squashfs)"
-check_eq "prune keeps the used blobs, removes the gone archive's" "$kept_blobs" \
+check_eq "prune keeps the used blobs and new ones, removes the gone archive's" "$kept_blobs" \
   "$(find "$images/blobs" -type f | sort)"
+[ -f "$images/blobs/sha256/$oci_manifest" ] && pass "prune keeps a new blob no record names yet" ||
+  fail "prune removed a new blob (a run may be importing it)"
 [ -e "$fresh" ] && pass "prune keeps a fresh temporary file" || fail "prune removed a fresh temporary file"
 check_eq "prune keeps the images still there" 3 "$(img ls | wc -l)"
 
