@@ -131,13 +131,9 @@ std::pair<uint64_t, size_t> tree_size(const std::string& dir) {
 
 // The names in DIR that are not hidden (a temporary file's are) and end with SUFFIX.
 size_t count_names(const std::string& dir, std::string_view suffix) {
-  namespace fs = std::filesystem;
   size_t n = 0;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string name = it->path().filename();
+  for (const auto& name : directory_names(dir))
     if (!name.starts_with(".") && name.ends_with(suffix)) ++n;
-  }
   return n;
 }
 
@@ -162,10 +158,8 @@ void image_checks(Report& report, const std::optional<std::string>& config) {
   } else {
     auto [bytes, files] = tree_size(dir);
     size_t blobs = 0;
-    std::error_code ec;
-    for (std::filesystem::directory_iterator it(join_path(dir, "blobs"), ec), end; !ec && it != end;
-         it.increment(ec))
-      blobs += count_names(it->path(), "");
+    for (const auto& algorithm : directory_names(join_path(dir, "blobs")))
+      blobs += count_names(join_path(dir, "blobs/" + algorithm), "");
     report.ok("image cache",
               dir + " (" + format_mib(bytes) + " in " + plural(files, "file", "files") + ": " +
                   plural(Catalog(dir).list().size(), "image", "images") + ", " +

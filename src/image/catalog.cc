@@ -1,6 +1,5 @@
 #include "image/catalog.h"
 
-#include <dirent.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -31,18 +30,6 @@ using json = nlohmann::json;
 // How old a temporary file must be before prune takes it for a crashed writer's (a conversion
 // of a large image writes its temporary file for minutes).
 constexpr time_t kStaleSeconds = 3600;
-
-std::vector<std::string> names_in(const std::string& dir) {
-  std::vector<std::string> names;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (struct dirent* e = ::readdir(d))
-      if (std::string(e->d_name) != "." && std::string(e->d_name) != "..")
-        names.push_back(e->d_name);
-    ::closedir(d);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 json to_json(const CatalogRecord& r) {
   return {{"reference", r.reference},  {"source", r.source},
@@ -123,7 +110,7 @@ void Catalog::put(const CatalogRecord& record) const {
 std::vector<CatalogRecord> Catalog::list() const {
   std::vector<CatalogRecord> out;
   std::string dir = join_path(dir_, "catalog");
-  for (const auto& name : names_in(dir)) {
+  for (const auto& name : directory_names(dir)) {
     if (!name.ends_with(".json")) continue;
     try {
       out.push_back(from_json(json::parse(read_file(join_path(dir, name)))));
@@ -204,7 +191,7 @@ std::vector<std::string> Catalog::unreferenced(const std::vector<CatalogRecord>&
   std::string rootfs = join_path(dir_, "rootfs");
   std::map<std::string, std::vector<std::string>> entries;
   std::map<std::string, time_t> newest;
-  for (const auto& name : names_in(rootfs)) {
+  for (const auto& name : directory_names(rootfs)) {
     std::string path = join_path(rootfs, name);
     std::optional<time_t> m = mtime(path);
     if (!m) continue;
@@ -228,8 +215,8 @@ std::vector<std::string> Catalog::unreferenced(const std::vector<CatalogRecord>&
     if (orphan(key, newest[key])) out.insert(out.end(), paths.begin(), paths.end());
 
   std::string blobs = join_path(dir_, "blobs");
-  for (const auto& algorithm : names_in(blobs)) {
-    for (const auto& name : names_in(join_path(blobs, algorithm))) {
+  for (const auto& algorithm : directory_names(blobs)) {
+    for (const auto& name : directory_names(join_path(blobs, algorithm))) {
       std::string path = join_path(blobs, algorithm + "/" + name);
       std::optional<time_t> m = mtime(path);
       if (!m) continue;
@@ -237,7 +224,7 @@ std::vector<std::string> Catalog::unreferenced(const std::vector<CatalogRecord>&
     }
   }
   std::string catalog = join_path(dir_, "catalog");
-  for (const auto& name : names_in(catalog)) {
+  for (const auto& name : directory_names(catalog)) {
     std::string path = join_path(catalog, name);
     std::optional<time_t> m = mtime(path);
     if (m && !name.ends_with(".json") && now - *m > kStaleSeconds) out.push_back(path);

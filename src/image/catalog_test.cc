@@ -1,6 +1,5 @@
 #include "image/catalog.h"
 
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -49,17 +48,6 @@ std::string aged_file(const std::string& dir, const std::string& name, time_t ag
   struct utimbuf times = {then, then};
   EXPECT_EQ(::utime(path.c_str(), &times), 0) << path;
   return path;
-}
-
-std::vector<std::string> directory_names(const std::string& dir) {
-  std::vector<std::string> names;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (struct dirent* e = ::readdir(d))
-      if (std::string(e->d_name) != "." && std::string(e->d_name) != "..")
-        names.push_back(e->d_name);
-    ::closedir(d);
-  }
-  return names;
 }
 
 std::vector<std::string> sorted(std::vector<std::string> v) {
