@@ -84,12 +84,19 @@ bool valid(const std::string& path) {
 
 // An exclusive flock on PATH (created when missing), released when it goes.
 Fd lock(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd) throw_errno("cannot open the lock file " + path);
-  while (::flock(fd.get(), LOCK_EX) < 0) {
-    if (errno != EINTR) throw_errno("cannot lock " + path);
+  for (;;) {
+    Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd) throw_errno("cannot open the lock file " + path);
+    while (::flock(fd.get(), LOCK_EX) < 0) {
+      if (errno != EINTR) throw_errno("cannot lock " + path);
+    }
+    // `execvm image rm` removes an entry's lock file with the entry, under the lock: a file
+    // locked after that is no longer the one others lock, so take the one at PATH now.
+    struct stat held, named;
+    if (::fstat(fd.get(), &held) == 0 && ::stat(path.c_str(), &named) == 0 &&
+        held.st_dev == named.st_dev && held.st_ino == named.st_ino)
+      return fd;
   }
-  return fd;
 }
 
 void remove_if_there(const std::string& path) {
