@@ -22,6 +22,8 @@
 #include "host/caller.h"
 #include "host/tsc.h"
 #include "image/catalog.h"
+#include "image/rootfs_cache.h"
+#include "image/source.h"
 #include "kernel/kernel.h"
 #include "root/host_root.h"
 #include "root/image_root.h"
@@ -331,6 +333,26 @@ int doctor_report(ParsedRun& parsed, const Caller& caller, bool boot) {
     report.info("setting", setting + " (" + origin + ")");
   if (o.bare) {
     report.info("root", "bare: an initramfs with just " + o.command[0] + " and what it loads");
+  } else if (!o.image.empty()) {
+    try {
+      std::string dir = images_directory();
+      Image image = open_image(image_reference(o.image, o.image_base), dir);
+      bool cached = ::access((rootfs_path(image, dir) + ".ok").c_str(), F_OK) == 0;
+      report.ok("root", "image " + image.reference + " (" + image.source + ", " + image.platform +
+                            ", ID " + image.config_digest.substr(7, 12) + ", " +
+                            std::to_string(image.layers.size()) + " layers; " +
+                            (cached ? "its root filesystem is cached"
+                                    : "converted into the cache on its first run") +
+                            ")");
+    } catch (const Error& e) {
+      report.fail("root", e.what(), e.hint());
+    }
+  } else if (!o.rootfs.empty()) {
+    report.info("root", "the directory " + o.rootfs + " over 9p, read-only under the overlay");
+  } else if (!o.root_disk.empty()) {
+    report.info("root",
+                "the disk image " + o.root_disk +
+                    (o.root_disk_rw ? ", written through" : ", read-only under the overlay"));
   } else {
     try {
       // The run's own spec: its directory, its program and its TMPDIR decide the shares.

@@ -57,11 +57,6 @@ std::string find_qemu(const RunOptions& options) {
       "install it: apt-get install qemu-system-x86");
 }
 
-ImageRef image_reference(const RunOptions& options) {
-  return parse_image_ref(options.image,
-                         options.image_base.empty() ? current_directory() : options.image_base);
-}
-
 // The root OPTIONS ask for; it checks the command (bare) or the volumes (host) at once.
 std::unique_ptr<Root> make_root(const RunOptions& options, const RunSpec& spec,
                                 std::optional<Image>& image) {
@@ -144,7 +139,8 @@ int run_session(const RunOptions& options, const Caller& caller) {
   // An image is opened at once (its config makes the spec; converting it waits for the root's
   // prepare()). A directory or disk as the root has an image's rules, with an empty config.
   std::optional<Image> image;
-  if (!options.image.empty()) image = open_image(image_reference(options), images_directory());
+  if (!options.image.empty())
+    image = open_image(image_reference(options.image, options.image_base), images_directory());
   std::optional<ImageConfig> image_config;
   if (image)
     image_config = image->config;

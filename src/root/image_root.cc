@@ -16,6 +16,10 @@ std::string images_directory() {
   return join_path(cache_root(), "images");
 }
 
+ImageRef image_reference(const std::string& text, const std::string& base) {
+  return parse_image_ref(text, base.empty() ? current_directory() : base);
+}
+
 ImageRoot::ImageRoot(Image image, std::string images_dir, std::vector<Volume> volumes)
     : image_(std::move(image)), images_dir_(std::move(images_dir)), volumes_(std::move(volumes)) {
   volume_shares(volumes_);  // a bad -v is an error before any conversion

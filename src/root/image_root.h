@@ -9,6 +9,7 @@
 
 #include "config/volume.h"
 #include "image/image.h"
+#include "image/reference.h"
 #include "root/disk_root.h"
 #include "root/root.h"
 
@@ -16,6 +17,10 @@ namespace execvm {
 
 // The image cache: $XDG_CACHE_HOME/execvm/images.
 std::string images_directory();
+
+// What --image TEXT names, a relative path in it taken against BASE (the current directory when
+// empty). Throws Error as parse_image_ref.
+ImageRef image_reference(const std::string& text, const std::string& base);
 
 class ImageRoot : public Root {
  public:
