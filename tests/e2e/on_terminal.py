@@ -5,10 +5,13 @@ terminal; copies what it prints to stdout and exits with its status.
 usage: on_terminal.py [--size ROWS COLS] [--wait-for TEXT] [--type TEXT]... COMMAND
 
 --wait-for and --type act in order: wait until the output so far contains TEXT, type TEXT.
+A command still running after 120 seconds (ON_TERMINAL_TIMEOUT) is killed with its process
+group: what it printed goes to stdout, a line saying so to stderr, and the status is 124.
 """
 import fcntl
 import os
 import pty
+import signal
 import struct
 import sys
 import termios
@@ -29,6 +32,22 @@ if pid == 0:
     os.execv("/bin/sh", ["sh", "-c", args[0]])
 fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 out = bytearray()
+
+
+def give_up(signum, frame):
+    sys.stdout.buffer.write(out)
+    sys.stdout.flush()
+    sys.stderr.write("on_terminal.py: still running after %ss, killed: %s\n" % (timeout, args[0]))
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    os._exit(124)
+
+
+timeout = int(os.environ.get("ON_TERMINAL_TIMEOUT", "120"))
+signal.signal(signal.SIGALRM, give_up)
+signal.alarm(timeout)
 
 
 def read_some():
