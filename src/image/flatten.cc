@@ -348,6 +348,7 @@ FlattenResult flatten_image(const Image& image, const std::string& output,
   FlattenResult result;
 
   const size_t count = image.layers.size();
+  uint64_t entries = 0;
   for (size_t i = 0; i < count; ++i) {
     const ImageLayer& layer = image.layers[i];
     std::string where = "image layer " + shown(short_digest(layer.digest)) + " (" +
@@ -382,7 +383,13 @@ FlattenResult flatten_image(const Image& image, const std::string& output,
     tree.start_layer(static_cast<uint32_t>(i + 1));
     try {
       TarEntry entry;
-      while (tar.next(entry)) tree.apply(entry, tar);
+      while (tar.next(entry)) {
+        if (++entries > options.max_entries)
+          throw Error("the image has more than " + std::to_string(options.max_entries) +
+                          " entries, more than execvm holds in memory to flatten it",
+                      kHostileHint);
+        tree.apply(entry, tar);
+      }
     } catch (const TarError& e) {
       // A blob that is not what its digest says is damaged, not hostile: say that instead (a
       // verified blob is what its manifest names, so its entries are the image's own).

@@ -43,6 +43,10 @@ struct FlattenOptions {
   // A layer is refused when its tar is larger than the free space of OUTPUT's filesystem, or
   // when writing leaves less than RESERVE bytes free there.
   uint64_t reserve = 64ULL << 20;
+  // The entries of all layers together: the tree is held in memory (a few hundred bytes an
+  // entry), so a layer of millions of empty entries is refused rather than let grow. A large
+  // distribution image has a few hundred thousand.
+  uint64_t max_entries = 4'000'000;
   // The free bytes of OUTPUT's filesystem; statvfs() of its directory when unset.
   std::function<uint64_t()> free_space;
 };

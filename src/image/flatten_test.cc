@@ -545,6 +545,22 @@ TEST(FlattenRefuses, AFilesystemThatFillsUp) {
   EXPECT_NE(r.message.find("nearly full"), std::string::npos) << r.message;
 }
 
+TEST(FlattenRefuses, MoreEntriesThanTheTreeMayHold) {
+  TempDir tmp;
+  ImageLayer one = write_layer(tmp, make_tar({file("a", "1"), file("b", "2")}));
+  ImageLayer two = write_layer(tmp, make_tar({file("c", "3"), file("d", "4")}));
+  FlattenOptions options;
+  options.max_entries = 3;  // across the layers: the fourth entry is one too many
+  Refusal r = refuse(tmp, make_image({one, two}), options);
+  EXPECT_NE(r.message.find("image layer " + short_id(two) +
+                           " (2 of 2): the image has more than 3 entries"),
+            std::string::npos)
+      << r.message;
+  options.max_entries = 4;
+  TempDir out;
+  EXPECT_NO_THROW(flatten_image(make_image({one, two}), out / "root.sqfs", nullptr, options));
+}
+
 // CVE-2017-14992: a layer that expands without bound.
 TEST(FlattenRefuses, ADecompressionBomb) {
   for (auto c : {LayerCompression::kGzip, LayerCompression::kZstd}) {
