@@ -23,6 +23,8 @@ packages=(
   libtomlplusplus-dev
   # images: the layer formats, the filesystem writer, the guest's seccomp filter
   libsquashfs-dev libzstd-dev libseccomp-dev libext2fs-dev libisal-dev zstd
+  # registry pulls
+  libcurl4-openssl-dev
   # running VMs
   qemu-system-x86
   # the guest kernel: its source and what building it needs
