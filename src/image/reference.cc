@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "image/archive.h"
+#include "registry/reference.h"
 #include "util/error.h"
 #include "util/paths.h"
 #include "util/strings.h"
@@ -131,36 +132,11 @@ ImageRef parse_image_ref(const std::string& text, const std::string& base) {
 }
 
 std::string normalize_docker_name(std::string_view name) {
-  std::string n(name);
-  std::string digest;
-  if (size_t at = n.find('@'); at != std::string::npos) {
-    digest = n.substr(at);
-    n.resize(at);
+  try {
+    return parse_registry_ref(name).name();
+  } catch (const Error&) {
+    return std::string(name);  // not a valid name: matches only itself
   }
-  std::string tag;
-  size_t colon = n.rfind(':'), slash = n.rfind('/');
-  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
-    tag = n.substr(colon + 1);
-    n.resize(colon);
-  }
-  std::string domain = "docker.io", remainder = n;
-  if (size_t first = n.find('/'); first != std::string::npos) {
-    std::string head = n.substr(0, first);
-    if (head.find('.') != std::string::npos || head.find(':') != std::string::npos ||
-        head == "localhost") {
-      domain = head;
-      remainder = n.substr(first + 1);
-    }
-  }
-  if (domain == "index.docker.io") domain = "docker.io";
-  if (domain == "docker.io" && remainder.find('/') == std::string::npos)
-    remainder = "library/" + remainder;
-  std::string out = domain + "/" + remainder;
-  if (!tag.empty())
-    out += ":" + tag;
-  else if (digest.empty())
-    out += ":latest";
-  return out + digest;
 }
 
 }  // namespace execvm
