@@ -33,7 +33,8 @@ std::string_view kind_name(ImageRef::Kind kind);
 
 // A Docker image name in full, as Docker normalizes it: "busybox" ->
 // "docker.io/library/busybox:latest", "foo/bar:1" -> "docker.io/foo/bar:1", "localhost:5000/x" ->
-// "localhost:5000/x:latest". A digest ("@sha256:...") stays and adds no tag.
+// "localhost:5000/x:latest". A digest ("@sha256:...") stays and adds no tag. (The rules are
+// registry/reference.h's; a name they refuse is returned as it is, matching only itself.)
 std::string normalize_docker_name(std::string_view name);
 
 }  // namespace execvm
