@@ -111,18 +111,20 @@ Disks::Disks(const std::vector<DiskOption>& options) {
   }
 }
 
+std::vector<std::string> virtio_disk_args(int fd, const std::string& id, const std::string& serial,
+                                          bool readonly) {
+  return {"-drive",
+          "file=/proc/self/fd/" + std::to_string(fd) + ",format=raw,if=none,id=" + id +
+              ",readonly=" + (readonly ? "on" : "off") + ",cache=writeback",
+          "-device", "virtio-blk-device,drive=" + id + ",serial=" + serial};
+}
+
 std::vector<std::string> Disks::qemu_args() const {
   std::vector<std::string> args;
   for (size_t i = 0; i < disks_.size(); ++i) {
     const Disk& d = disks_[i];
-    // Raw, always: a guest-written qcow2 header must not make the next run's QEMU read another
-    // file. QEMU opens the file again through /proc/self/fd, with the access checked here.
-    args.insert(
-        args.end(),
-        {"-drive",
-         "file=/proc/self/fd/" + std::to_string(d.fd.get()) + ",format=raw,if=none,id=" +
-             drive_id(i) + ",readonly=" + (d.option.readonly ? "on" : "off") + ",cache=writeback",
-         "-device", "virtio-blk-device,drive=" + drive_id(i) + ",serial=" + d.option.serial});
+    auto disk = virtio_disk_args(d.fd.get(), drive_id(i), d.option.serial, d.option.readonly);
+    args.insert(args.end(), disk.begin(), disk.end());
   }
   return args;
 }

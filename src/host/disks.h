@@ -17,6 +17,13 @@ inline constexpr size_t kMaxDiskSerial = 20;
 // The virtio-mmio transports of QEMU's microvm machine: one for each virtio device.
 inline constexpr unsigned kVirtioMmioSlots = 8;
 
+// QEMU's options for the file open at FD as a raw virtio-blk device with the drive ID and SERIAL,
+// read-only or not. Raw, always: a guest-written qcow2 header must not make the next run's QEMU
+// read another file. QEMU opens the file again through /proc/self/fd, with the access execvm
+// checked; the guest kernel sees a read-only device as such.
+std::vector<std::string> virtio_disk_args(int fd, const std::string& id, const std::string& serial,
+                                          bool readonly);
+
 // One --disk, as parsed.
 struct DiskOption {
   std::string text;  // as given

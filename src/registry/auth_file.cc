@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -21,19 +20,13 @@ constexpr const char* kHint =
     "correct or remove it (docker login and podman login write it), or point "
     "REGISTRY_AUTH_FILE at another";
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string quoted(const std::string& s) {
   return "\"" + s + "\"";
 }
 
 // A host as an auths key names it, Docker Hub's spellings made one.
 std::string canonical_host(std::string_view host) {
-  std::string h = lower(host);
+  std::string h = to_lower(host);
   if (h == "docker.io" || h == "index.docker.io" || h == kDockerHubRegistry)
     return std::string(kDockerHubRegistry);
   return h;
@@ -45,7 +38,7 @@ long match_rank(const std::string& key, const RegistryRef& ref) {
   std::string_view k = key;
   bool scheme = false;
   for (std::string_view prefix : {"https://", "http://"}) {
-    if (lower(k.substr(0, prefix.size())) == prefix) {
+    if (to_lower(k.substr(0, prefix.size())) == prefix) {
       k.remove_prefix(prefix.size());
       scheme = true;
       break;

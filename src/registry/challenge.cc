@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "util/error.h"
+#include "util/strings.h"
 
 namespace execvm {
 namespace {
@@ -19,12 +20,6 @@ bool is_space(char c) {
   return c == ' ' || c == '\t';
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 class Parser {
  public:
   explicit Parser(std::string_view value) : s_(value) {}
@@ -34,7 +29,7 @@ class Parser {
     skip_separators();
     while (i_ < s_.size()) {
       Challenge c;
-      c.scheme = lower(token("an authentication scheme"));
+      c.scheme = to_lower(token("an authentication scheme"));
       skip_spaces();
       parse_params(c);
       out.push_back(std::move(c));
@@ -101,7 +96,7 @@ class Parser {
     }
     i_ = start;
     while (true) {
-      std::string name = lower(token("a parameter name"));
+      std::string name = to_lower(token("a parameter name"));
       skip_spaces();
       if (i_ == s_.size() || s_[i_] != '=') fail("a parameter without '=' and a value");
       ++i_;
@@ -160,7 +155,7 @@ std::string token_url(const Challenge& challenge, const std::string& scope) {
     throw Error("the registry's " + challenge.scheme + " challenge names no realm",
                 "the registry's token service is not configured; check the registry's address");
   std::string url = realm->second;
-  std::string lowered = lower(url.substr(0, 8));
+  std::string lowered = to_lower(url.substr(0, 8));
   if (lowered.rfind("https://", 0) != 0 && lowered.rfind("http://", 0) != 0)
     throw Error("the registry's token realm \"" + url + "\" is not an http:// or https:// URL",
                 "the registry's token service is misconfigured; check the registry's address");

@@ -3,7 +3,6 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <cctype>
 #include <memory>
 #include <mutex>
 
@@ -21,12 +20,6 @@ constexpr size_t kMaxKeptBody = 16 << 20;
 void global_init() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 struct UrlHandle {
@@ -54,7 +47,7 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   if (line.starts_with("HTTP/")) t->response->headers.clear();  // a new response (after 100)
   auto colon = line.find(':');
   if (colon != std::string_view::npos)
-    t->response->headers.emplace_back(lower(std::string(trim(line.substr(0, colon)))),
+    t->response->headers.emplace_back(to_lower(std::string(trim(line.substr(0, colon)))),
                                       std::string(trim(line.substr(colon + 1))));
   return size * count;
 }
@@ -179,7 +172,7 @@ std::string resolve_url(const std::string& base, const std::string& location) {
 std::string url_host(const std::string& url) {
   UrlHandle u;
   if (curl_url_set(u.url, CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return "";
-  std::string host = lower(u.get(CURLUPART_HOST));
+  std::string host = to_lower(u.get(CURLUPART_HOST));
   std::string port = u.get(CURLUPART_PORT);
   return port.empty() ? host : host + ":" + port;
 }
@@ -198,7 +191,7 @@ HttpResponse http_get(HttpRequest request) {
     if (url_host(next) != url_host(request.url)) {
       // Another host (blob storage): the registry's credentials stay with the registry.
       std::erase_if(request.headers,
-                    [](const auto& h) { return lower(h.first) == "authorization"; });
+                    [](const auto& h) { return to_lower(h.first) == "authorization"; });
       request.certs_dir.clear();
     }
     if (request.tls_verify && next.starts_with("http://"))

@@ -5,6 +5,7 @@
 
 #include "image/digest.h"
 #include "util/error.h"
+#include "util/strings.h"
 
 namespace execvm {
 namespace {
@@ -29,12 +30,6 @@ bool is_digit(char c) {
 bool has_upper(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
 }
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // [a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*
 bool valid_path_component(std::string_view c) {
   size_t i = 0, n = c.size();
@@ -184,7 +179,7 @@ RegistryRef parse_registry_ref(std::string_view text) {
     domain = std::string(kDockerHubDomain);
     path = std::string(rest);
   }
-  std::string host = lower(domain);
+  std::string host = to_lower(domain);
   if (host == "index.docker.io" || host == kDockerHubDomain) {
     ref.registry = std::string(kDockerHubRegistry);
     if (path.find('/') == std::string::npos) path = "library/" + path;

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "host/disks.h"
 #include "root/base.h"
 #include "util/error.h"
 
@@ -48,11 +49,7 @@ RootDevices DiskRoot::prepare() {
   devices.fds = {initramfs_.get(), disk_.get()};
   // QEMU opens the descriptor execvm checked; a read-only one for a read-only disk, so that
   // the guest cannot write it whatever it does.
-  devices.qemu_args = {
-      "-drive",
-      "file=/proc/self/fd/" + std::to_string(disk_.get()) +
-          ",if=none,id=rootdisk,format=raw,discard=unmap" + (writable_ ? "" : ",readonly=on"),
-      "-device", std::string("virtio-blk-device,drive=rootdisk,serial=") + kRootDiskSerial};
+  devices.qemu_args = virtio_disk_args(disk_.get(), "rootdisk", kRootDiskSerial, !writable_);
   add_nine_p_shares(shares_, devices);
   return devices;
 }

@@ -44,6 +44,9 @@ std::string hex(std::string_view data);
 
 namespace execvm {
 
+// TEXT with ASCII letters made lowercase.
+std::string to_lower(std::string_view text);
+
 std::string base64_encode(std::string_view data);
 // nullopt when TEXT is not canonical base64.
 std::optional<std::string> base64_decode(std::string_view text);

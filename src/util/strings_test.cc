@@ -7,6 +7,11 @@ namespace {
 
 using std::chrono::milliseconds;
 
+TEST(ToLower, AsciiLettersOnly) {
+  EXPECT_EQ(to_lower("Registry.Example:5000/A_b"), "registry.example:5000/a_b");
+  EXPECT_EQ(to_lower("\xc3\x89"), "\xc3\x89");  // bytes beyond ASCII stay
+}
+
 TEST(ParseDuration, UnitsAndBareSeconds) {
   EXPECT_EQ(parse_duration("5"), milliseconds(5000));
   EXPECT_EQ(parse_duration("1.5s"), milliseconds(1500));
