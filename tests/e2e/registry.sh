@@ -382,6 +382,7 @@ done
 sleep 0.5 # the other layers done, or not: either way the stalled one is not
 kill -KILL "$puller" 2> /dev/null
 wait "$puller" 2> /dev/null
+at_least_once "the pull was killed in the middle of a blob" "$(grep -c stalled-after "$stall_LOG")"
 not_cached "a blob cut short is not in the cache" "$app_top"
 run --image "$stall/app/app:1" --pull never > "$out" 2> "$err"
 check_eq "--pull never after a killed pull: 125, one line" "125 1" "$? $(lines "$err")"
