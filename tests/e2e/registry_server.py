@@ -6,7 +6,8 @@
                            [--log FILE]
       A token server for docker-registry's `auth.token` (realm http://127.0.0.1:PORT/token):
       GET /token?service=..&scope=repository:NAME:ACTIONS answers a JWT signed RS256 with KEY,
-      CERT in its x5c header (the registry's rootcertbundle verifies it). A user with the right
+      CERT in its x5c header (the registry's rootcertbundle verifies it); so does POST /token
+      with an OAuth2 form (grant_type=password, username, password, service, scope). A user with the right
       password (HTTP basic auth) gets the actions asked for; anyone gets pull on a REPO matching
       an --anonymous-pull pattern (fnmatch), and no actions elsewhere; a wrong password is a 401.
 
@@ -96,31 +97,58 @@ def b64url(data):
 # ---------------------------------------------------------------------------------- token server
 
 class TokenServer(Quiet):
+    """GET /token (docker's token protocol), and POST /token with grant_type=password (its
+    OAuth2 form)."""
+
     def do_GET(self):
-        opts, log = self.server.opts, self.server.log
         url = urlsplit(self.path)
         if url.path != "/token":
-            self.reply(404, b"not found\n")
-            log.write("token", self, 404)
-            return
-        query = parse_qs(url.query)
+            return self.not_found()
         user = None
         auth = self.headers.get("Authorization", "")
         if auth.lower().startswith("basic "):
             try:
-                name, _, password = base64.b64decode(auth[6:].strip()).decode().partition(":")
+                user, _, password = base64.b64decode(auth[6:].strip()).decode().partition(":")
             except ValueError:
-                name, password = "", None
-            if opts.users.get(name) != password or password is None:
-                body = json.dumps({"errors": [{"code": "UNAUTHORIZED",
-                                               "message": "wrong user name or password"}]})
-                self.reply(401, body.encode(), [("Content-Type", "application/json"),
-                                                ("WWW-Authenticate", 'Basic realm="token"')])
-                log.write("token", self, 401, "bad-credentials")
+                user, password = "", None
+            if not self.check_password(user, password):
                 return
-            user = name
+        self.grant(user, parse_qs(url.query))
+
+    def do_POST(self):
+        if urlsplit(self.path).path != "/token":
+            return self.not_found()
+        length = int(self.headers.get("Content-Length") or 0)
+        form = parse_qs(self.rfile.read(length).decode())
+        if form.get("grant_type") != ["password"]:
+            body = json.dumps({"error": "unsupported_grant_type"}).encode()
+            self.reply(400, body, [("Content-Type", "application/json")])
+            self.server.log.write("token", self, 400, "grant_type=%s" % ",".join(form.get("grant_type", [])))
+            return
+        user, password = form.get("username", [""])[0], form.get("password", [""])[0]
+        if self.check_password(user, password):
+            self.grant(user, form)
+
+    def not_found(self):
+        self.reply(404, b"not found\n")
+        self.server.log.write("token", self, 404)
+
+    def check_password(self, user, password):
+        """True when USER has PASSWORD; else answers 401."""
+        if password is not None and self.server.opts.users.get(user) == password:
+            return True
+        body = json.dumps({"errors": [{"code": "UNAUTHORIZED",
+                                       "message": "wrong user name or password"}]})
+        self.reply(401, body.encode(), [("Content-Type", "application/json"),
+                                        ("WWW-Authenticate", 'Basic realm="token"')])
+        self.server.log.write("token", self, 401, "bad-credentials")
+        return False
+
+    def grant(self, user, params):
+        """Answers a token for USER (None: anonymous) with the scopes PARAMS ask for."""
+        opts = self.server.opts
         access = []
-        for scope in " ".join(query.get("scope", [])).split():
+        for scope in " ".join(params.get("scope", [])).split():
             parts = scope.split(":")
             if len(parts) < 3:
                 continue
@@ -134,7 +162,8 @@ class TokenServer(Quiet):
                 granted = []
             access.append({"type": kind, "name": name, "actions": granted})
         now = int(time.time())
-        claims = {"iss": opts.issuer, "sub": user or "", "aud": query.get("service", [opts.service])[0],
+        claims = {"iss": opts.issuer, "sub": user or "",
+                  "aud": params.get("service", [opts.service])[0],
                   "exp": now + 300, "nbf": now - 10, "iat": now, "jti": secrets.token_hex(8),
                   "access": access}
         header = {"typ": "JWT", "alg": "RS256", "x5c": [self.server.cert_der]}
@@ -149,7 +178,8 @@ class TokenServer(Quiet):
         self.reply(200, body.encode(), [("Content-Type", "application/json")])
         granted = ";".join("%s:%s:%s" % (a["type"], a["name"], ",".join(a["actions"]) or "none")
                            for a in access)
-        log.write("token", self, 200, "user=%s granted=%s" % (user or "-", granted or "-"))
+        self.server.log.write("token", self, 200,
+                              "user=%s granted=%s" % (user or "-", granted or "-"))
 
 
 # ----------------------------------------------------------------------------------------- proxy
@@ -290,27 +320,37 @@ class ProxyHandler(Quiet):
                 cut = int(length) // 2
                 note = "stalled-after=%d" % cut
             sent = 0
-            for chunk in [body] if body is not None else iter(lambda: response.read(1 << 16), b""):
-                if corrupt_at is not None and sent <= corrupt_at < sent + len(chunk):
-                    i = corrupt_at - sent
-                    chunk = chunk[:i] + bytes([chunk[i] ^ 0x01]) + chunk[i + 1:]
-                if cut is not None and sent + len(chunk) >= cut:
-                    self.wfile.write(chunk[:cut - sent])
-                    self.wfile.flush()
-                    sent = cut
-                    break
-                self.wfile.write(chunk)
-                sent += len(chunk)
-            log.write(self.listener, self, status, note)
-            if stall:  # nothing more until the client goes (or the test ends)
-                while True:
-                    if select.select([self.connection], [], [], 0.5)[0]:
-                        if not self.connection.recv(1, socket.MSG_PEEK):
-                            break
-                        time.sleep(0.1)
-            if cut is not None:
+            try:
+                for chunk in [body] if body is not None else iter(lambda: response.read(1 << 16),
+                                                                   b""):
+                    if corrupt_at is not None and sent <= corrupt_at < sent + len(chunk):
+                        i = corrupt_at - sent
+                        chunk = chunk[:i] + bytes([chunk[i] ^ 0x01]) + chunk[i + 1:]
+                    if cut is not None and sent + len(chunk) >= cut:
+                        self.wfile.write(chunk[:cut - sent])
+                        self.wfile.flush()
+                        sent = cut
+                        break
+                    self.wfile.write(chunk)
+                    sent += len(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                log.write(self.listener, self, status, (note + " " if note else "") +
+                          "client-gone-after=%d" % sent)
                 self.close_connection = True
-                self.connection.shutdown(2)
+                return
+            log.write(self.listener, self, status, note)
+            try:
+                if stall:  # nothing more until the client goes (or the test ends)
+                    while True:
+                        if select.select([self.connection], [], [], 0.5)[0]:
+                            if not self.connection.recv(1, socket.MSG_PEEK):
+                                break
+                            time.sleep(0.1)
+                if cut is not None:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                self.close_connection = True
         finally:
             conn.close()
 
