@@ -336,7 +336,7 @@ int doctor_report(ParsedRun& parsed, const Caller& caller, bool boot) {
   } else if (!o.image.empty()) {
     try {
       std::string dir = images_directory();
-      Image image = open_image(image_reference(o.image, o.image_base), dir);
+      Image image = open_image(image_reference(o.image, o.image_base), dir, pull_options(o));
       bool cached = ::access((rootfs_path(image, dir) + ".ok").c_str(), F_OK) == 0;
       report.ok("root", "image " + image.reference + " (" + image.source + ", " + image.platform +
                             ", ID " + image.config_digest.substr(7, 12) + ", " +

@@ -1,10 +1,13 @@
 #include "cli/options.h"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/settings.h"
 #include "util/error.h"
 #include "util/strings.h"
+#include "util/sys.h"
 
 namespace execvm {
 
@@ -174,6 +177,21 @@ ParsedRun parse_run_options(const std::vector<std::string>& args) {
   RunParser parser(app);
   parse_command_line(app, args, "execvm");
   return parser.result();
+}
+
+PullOptions pull_options(const RunOptions& options, bool quiet) {
+  PullOptions out;
+  out.policy = options.pull;
+  out.platform = options.platform;
+  out.quiet = quiet;
+  out.registry.tls_verify = options.tls_verify;
+  out.registry.cert_dir = options.cert_dir;
+  out.registry.auth_file = options.authfile;
+  if (!quiet)
+    out.registry.note = [](const std::string& note) {
+      write_all(STDERR_FILENO, "execvm: note: " + note + "\n");
+    };
+  return out;
 }
 
 }  // namespace execvm

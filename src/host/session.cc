@@ -140,7 +140,8 @@ int run_session(const RunOptions& options, const Caller& caller) {
   // prepare()). A directory or disk as the root has an image's rules, with an empty config.
   std::optional<Image> image;
   if (!options.image.empty())
-    image = open_image(image_reference(options.image, options.image_base), images_directory());
+    image = open_image(image_reference(options.image, options.image_base), images_directory(),
+                       pull_options(options));
   std::optional<ImageConfig> image_config;
   if (image)
     image_config = image->config;

@@ -71,7 +71,8 @@ CatalogRecord catalog_record(const Image& image, const std::string& rootfs,
   // An archive's config and manifest are imported beside its layers (a layout's are its own).
   if (image.source != "oci-layout") {
     BlobStore store(images_dir);
-    for (const std::string* digest : {&image.config_digest, &image.manifest_digest}) {
+    for (const std::string* digest :
+         {&image.config_digest, &image.manifest_digest, &image.index_digest}) {
       if (digest->empty()) continue;
       try {
         std::string path = store.path(parse_digest(*digest, "the image's digest"));

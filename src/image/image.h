@@ -42,6 +42,7 @@ struct Image {
   std::string location;         // the absolute path of the layout directory or archive
   std::string tag;              // the tag chosen, if any
   std::string manifest_digest;  // "sha256:<hex>"
+  std::string index_digest;     // the index the manifest was chosen from (a registry's), if any
   std::string config_digest;    // "sha256:<hex>": the image ID, as docker shows it
   std::string platform;         // "linux/amd64"
   std::string created;          // the config's "created", if any
