@@ -190,11 +190,14 @@ start_proxy() {
   printf -v "${_var}_LOG" '%s' "$REG_DIR/$_var.log"
 }
 
-# push_image LAYOUT TAG DEST [skopeo copy flags]: DEST is HOST:PORT/REPO:TAG.
+# push_image LAYOUT TAG DEST [skopeo copy flags]: DEST is HOST:PORT/REPO:TAG. The registry gets
+# the layout's own manifests and blobs (skopeo would gzip plain layers), unless a --format
+# flag asks for a conversion.
 push_image() {
-  local layout=$1 tag=$2 dest=$3
+  local layout=$1 tag=$2 dest=$3 preserve=(--preserve-digests)
   shift 3
-  TMPDIR=$REG_TMPDIR skopeo copy -q --all --dest-tls-verify=false "$@" \
+  [[ " $* " == *" --format"* ]] && preserve=()
+  TMPDIR=$REG_TMPDIR skopeo copy -q --all "${preserve[@]}" --dest-tls-verify=false "$@" \
     "oci:$layout:$tag" "docker://$dest" ||
     { echo "registry_lib: skopeo could not push $layout:$tag to $dest" >&2; return 1; }
 }
