@@ -3,8 +3,11 @@
 # docker-registry on 127.0.0.1, plain HTTP, started here) of an image of about 200 MB (busybox
 # and four gzip layers of random data, which gzip cannot shrink):
 #   execvm image pull into an empty image cache  vs  skopeo copy docker://... oci:DIR of the
-#   same image (runs of the two in turn, each after an untimed cleanup; medians), in MB/s of
-#   the image's blobs (manifest, config and layers, as the registry stores them)
+#   same image (runs in turn, each after an untimed cleanup; medians), in MB/s of the image's
+#   blobs (manifest, config and layers, as the registry stores them). execvm image pull also
+#   converts the image into its root filesystem, which skopeo does not: a third command, the
+#   pull again with the blobs cached and the root filesystem removed, measures that conversion,
+#   and the pull less it is the fetch alone.
 #
 # usage: bench/registry.sh [EXECVM]   (default build/execvm; RUNS=N pairs, default 5;
 #        SIZE_MB=N, the random data, default 200)
@@ -94,11 +97,17 @@ skopeo="TMPDIR=$REG_TMPDIR skopeo copy -q --src-tls-verify=false docker://$REF o
 got=$(sh -c "$pull_prepare && $pull" 2> "$WORK/probe" || true)
 echo
 echo "1. pull: execvm image pull (empty cache) vs skopeo copy docker://... oci:DIR ($RUNS runs each)"
+# The conversion alone: the pull just made, its root filesystem removed (the blobs stay).
+convert_prepare="rm -rf $WORK/cache/execvm/images/rootfs"
 if [ "$got" = "$ID" ]; then
-  read -r t_pull t_skopeo < <(alternate "$RUNS" "$pull_prepare" "$pull" "$skopeo_prepare" "$skopeo")
+  read -r t_pull t_convert t_skopeo < <(alternate "$RUNS" "$pull_prepare" "$pull" \
+    "$convert_prepare" "$pull" "$skopeo_prepare" "$skopeo")
+  t_fetch=$(python3 -c "print($t_pull - $t_convert)")
   echo "   skopeo copy (baseline)        median $(secs "$t_skopeo")  $(mbs "$BYTES" "$t_skopeo")"
-  echo "   execvm image pull             median $(secs "$t_pull")  $(mbs "$BYTES" "$t_pull")"
+  echo "   execvm image pull             median $(secs "$t_pull")  $(mbs "$BYTES" "$t_pull") (fetch and conversion)"
   echo "   ratio                         execvm $(ratio "$t_skopeo" "$t_pull")x skopeo's rate (target: 1.00x or more)"
+  echo "   execvm's conversion alone     median $(secs "$t_convert") (the pull with the blobs cached)"
+  echo "   execvm's fetch alone          $(secs "$t_fetch")  $(mbs "$BYTES" "$t_fetch") (the pull less the conversion), $(ratio "$t_skopeo" "$t_fetch")x skopeo's rate"
 else
   read -r t_skopeo < <(alternate "$RUNS" "$skopeo_prepare" "$skopeo")
   echo "   skopeo copy (baseline)        median $(secs "$t_skopeo")  $(mbs "$BYTES" "$t_skopeo")"
