@@ -48,8 +48,10 @@ or imported from archives.
   pull     fetch REF from its registry (alpine, ghcr.io/org/app:1.2, host:5000/app@sha256:...)
            into the cache and convert it, as --image does when the cache lacks it; layers
            the cache has are not fetched again. Progress goes to stderr (one line per layer on a
-           terminal), the image ID to stdout. --tls-verify=false allows plain HTTP and
-           untrusted certificates; --cert-dir and --authfile replace certs.d and the auth files
+           terminal), the image ID to stdout; -q, --quiet: none of the progress.
+           --platform: another platform's image from an index (default linux/amd64);
+           --tls-verify=false: plain HTTP and untrusted certificates allowed; --cert-dir DIR
+           and --authfile FILE replace certs.d and the auth files
 
   ls       the images run so far: reference, image ID (its config's digest), the size of its
            root filesystem and of its imported blobs, when it last ran
