@@ -175,12 +175,7 @@ int pull_image_command(const std::string& text, const PullOptions& options) {
                     " image here, not a registry's: there is nothing to pull",
                 "run it with --image, or write docker://NAME for a registry's image");
   Image image = open_image(ref, dir, options);
-  RootfsEntry entry;
-  {
-    ProgressBar bar(options.quiet ? -1 : STDERR_FILENO, "execvm: converting " + text);
-    entry = rootfs_for(image, dir,
-                       [&](const FlattenProgress& p) { bar.update(p.bytes_done, p.bytes_total); });
-  }
+  RootfsEntry entry = convert_image(image, dir, options.quiet);
   Catalog(dir).put(catalog_record(image, entry.path, dir, ::time(nullptr)));
   std::cout << image.config_digest << "\n";
   return 0;
