@@ -17,6 +17,7 @@
 #include "cli/options.h"
 #include "cli/settings.h"
 #include "config/project_file.h"
+#include "config/registries_conf.h"
 #include "config/trust.h"
 #include "host/accel.h"
 #include "host/caller.h"
@@ -25,6 +26,7 @@
 #include "image/rootfs_cache.h"
 #include "image/source.h"
 #include "kernel/kernel.h"
+#include "registry/auth_file.h"
 #include "root/host_root.h"
 #include "root/image_root.h"
 #include "root/share_fs.h"
@@ -202,6 +204,34 @@ void image_checks(Report& report, const std::optional<std::string>& config) {
       report.ok("image roots",
                 "the kernel has " + and_list(built_in) + " (what --image and --root-disk mount)");
   }
+
+  // Registries: the configuration and credentials a pull would read.
+  try {
+    std::vector<std::string> read;
+    for (const auto& f : default_registries_conf_files())
+      if (is_regular_file(f)) read.push_back(f);
+    RegistriesConf conf = load_registries_conf(read);
+    size_t insecure = 0, mirrors = 0, blocked = 0;
+    for (const auto& r : conf.registries) {
+      insecure += r.insecure;
+      blocked += r.blocked;
+      mirrors += r.mirrors.size();
+    }
+    report.ok("registries",
+              read.empty()
+                  ? "no registries.conf: every registry over verified HTTPS"
+                  : and_list(read) + " (" + plural(conf.registries.size(), "entry", "entries") +
+                        ": " + std::to_string(insecure) + " insecure, " + std::to_string(mirrors) +
+                        " mirrors, " + std::to_string(blocked) + " blocked)");
+  } catch (const Error& e) {
+    report.fail("registries", e.what(), e.hint());
+  }
+  std::vector<std::string> auth;
+  for (const auto& f : default_auth_files())
+    if (is_regular_file(f)) auth.push_back(f);
+  report.info("credentials", auth.empty()
+                                 ? "no auth file (pulls are anonymous unless --authfile is given)"
+                                 : "read from " + and_list(auth));
 
   // Optional: execvm converts images itself; these make and convert them.
   struct Tool {

@@ -48,8 +48,10 @@ or imported from archives.
   pull     fetch REF from its registry (alpine, ghcr.io/org/app:1.2, host:5000/app@sha256:...)
            into the cache and convert it, as --image does when the cache lacks it; layers
            the cache has are not fetched again. Progress goes to stderr (one line per layer on a
-           terminal), the image ID to stdout. --tls-verify=false allows plain HTTP and
-           untrusted certificates; --cert-dir and --authfile replace certs.d and the auth files
+           terminal), the image ID to stdout; -q, --quiet: none of the progress.
+           --platform: another platform's image from an index (default linux/amd64);
+           --tls-verify=false: plain HTTP and untrusted certificates allowed; --cert-dir DIR
+           and --authfile FILE replace certs.d and the auth files
 
   ls       the images run so far: reference, image ID (its config's digest), the size of its
            root filesystem and of its imported blobs, when it last ran
@@ -173,12 +175,7 @@ int pull_image_command(const std::string& text, const PullOptions& options) {
                     " image here, not a registry's: there is nothing to pull",
                 "run it with --image, or write docker://NAME for a registry's image");
   Image image = open_image(ref, dir, options);
-  RootfsEntry entry;
-  {
-    ProgressBar bar(options.quiet ? -1 : STDERR_FILENO, "execvm: converting " + text);
-    entry = rootfs_for(image, dir,
-                       [&](const FlattenProgress& p) { bar.update(p.bytes_done, p.bytes_total); });
-  }
+  RootfsEntry entry = convert_image(image, dir, options.quiet);
   Catalog(dir).put(catalog_record(image, entry.path, dir, ::time(nullptr)));
   std::cout << image.config_digest << "\n";
   return 0;

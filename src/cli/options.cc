@@ -15,6 +15,8 @@ namespace {
 
 constexpr const char* kIntro = R"(usage: execvm [OPTIONS] [--] COMMAND [ARG...]
        execvm kernel ls|path|build [--force] [--jobs N] [--source TARBALL]
+       execvm image pull [--platform P] [-q|--quiet] [--tls-verify=false] [--cert-dir DIR]
+                         [--authfile FILE] REF
        execvm image ls|inspect REF|rm REF...|prune [--all]
        execvm doctor [OPTIONS] [--no-boot] [[--] COMMAND [ARG...]]
        execvm trust [--revoke] [FILE] | --list

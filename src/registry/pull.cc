@@ -289,7 +289,7 @@ Image pull_image(const RegistryRef& ref, const std::string& text, const std::str
     } catch (const Error& e) {
       throw_if_interrupted();
       if (i + 1 == endpoints.size()) throw;
-      if (!options.quiet && options.registry.note)
+      if (options.registry.note)
         options.registry.note("the mirror " + client.where() + " failed (" + e.what() +
                               "); trying the next");
     }

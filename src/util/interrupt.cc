@@ -41,6 +41,7 @@ InterruptGuard::InterruptGuard(std::string what) : what_(std::move(what)) {
 InterruptGuard::~InterruptGuard() {
   for (size_t i = 0; i < std::size(kInterruptSignals); ++i)
     ::sigaction(kInterruptSignals[i], &previous_[i], nullptr);
+  g_signal = 0;  // what arrived was for the guarded work only
 }
 
 int InterruptGuard::signal() const {
