@@ -304,7 +304,7 @@ Command add_image_command(CLI::App& app) {
               if (!state->tls_verify.empty()) {
                 if (state->tls_verify != "true" && state->tls_verify != "false")
                   throw Error("--tls-verify " + state->tls_verify + ": not true or false",
-                              "write --tls-verify=false", 2);
+                              "write --tls-verify=false");
                 options.registry.tls_verify = state->tls_verify == "true";
               }
               std::string cwd = current_directory();

@@ -306,7 +306,7 @@ Platform parse_platform(std::string_view text) {
             });
   if (!ok)
     throw Error("the platform \"" + std::string(text) + "\" is not OS/ARCH[/VARIANT]",
-                "write it as docker does, such as linux/amd64 or linux/arm64/v8", 2);
+                "write it as docker does, such as linux/amd64 or linux/arm64/v8");
   return Platform{parts[0], parts[1], parts.size() == 3 ? parts[2] : "", ""};
 }
 

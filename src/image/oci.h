@@ -46,7 +46,7 @@ struct Platform {
 inline constexpr char kDefaultPlatform[] = "linux/amd64";
 inline const Platform kLinuxAmd64{"linux", "amd64", "", ""};
 
-// "OS/ARCH[/VARIANT]" as --platform takes it. Throws Error (exit 2) for anything else.
+// "OS/ARCH[/VARIANT]" as --platform takes it. Throws Error (exit 125) for anything else.
 Platform parse_platform(std::string_view text);
 
 // A content descriptor: what a manifest or an index points at.

@@ -290,11 +290,11 @@ void RegistryClient::fail(const HttpResponse& response, const std::string& what)
                   creds ? "the credentials from " + creds->source + " do not allow pulling it"
                         : "it needs credentials: " + login);
     case 404:
-      throw Error(
-          what + " is not in " + where() + " (404" + (detail.empty() ? "" : ", " + detail) + ")",
-          "check the name and the tag or digest; a private repository may need "
-          "credentials: " +
-              login);
+      throw Error(what + " was not found in " + where() + " (404" +
+                      (detail.empty() ? "" : ", " + detail) + ")",
+                  "check the name and the tag or digest; a private repository may need "
+                  "credentials: " +
+                      login);
     case 429: {
       std::string quoted;
       for (const char* name : kRateLimitHeaders) {

@@ -232,7 +232,7 @@ PullPolicy parse_pull_policy(const std::string& text) {
   if (text == "missing") return PullPolicy::kMissing;
   if (text == "always" || text == "newer") return PullPolicy::kAlways;
   if (text == "never") return PullPolicy::kNever;
-  throw Error("--pull " + text + ": not missing, always or never", "", 2);
+  throw Error("--pull " + text + ": not missing, always or never");
 }
 
 Image pull_image(const RegistryRef& ref, const std::string& text, const std::string& images_dir,

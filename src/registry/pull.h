@@ -19,7 +19,7 @@ namespace execvm {
 // When --image asks the registry: docker's and podman's --pull.
 enum class PullPolicy { kMissing, kAlways, kNever };
 
-// "missing", "always", "never" (and podman's "newer" as "always"). Throws Error (exit 2).
+// "missing", "always", "never" (and podman's "newer" as "always"). Throws Error (exit 125).
 PullPolicy parse_pull_policy(const std::string& text);
 
 struct PullOptions {

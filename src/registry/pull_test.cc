@@ -226,8 +226,9 @@ TEST_F(PullTest, ADigestReferenceIsVerifiedAndWorksOffline) {
   never.policy = PullPolicy::kNever;
   EXPECT_EQ(pull(name, never).manifest_digest, d["digest"]);
   // A digest the registry has no manifest for.
-  EXPECT_THAT(pull_error(registry.host() + "/team/app@sha256:" + std::string(64, 'c'), options()),
-              HasSubstr("is not in " + registry.host() + "/team/app (404, MANIFEST_UNKNOWN"));
+  EXPECT_THAT(
+      pull_error(registry.host() + "/team/app@sha256:" + std::string(64, 'c'), options()),
+      HasSubstr("was not found in " + registry.host() + "/team/app (404, MANIFEST_UNKNOWN"));
 }
 
 TEST_F(PullTest, ChoosesThePlatformFromAnIndexAndSkipsAttestations) {

@@ -153,7 +153,7 @@ echo "registries: plain $plain, tls $tls, basic $basic, token $treg (token serve
 # --------------------------------------------------------------------------------- plain HTTP
 use_cache usage
 pull
-check_eq "image pull without a reference is a usage error" 2 $?
+check_eq "image pull without a reference is a usage error (125, as for every bad option)" 125 $?
 pull_fails "a plain-HTTP registry without --tls-verify=false" -- "$plain/app/app:1"
 
 use_cache plain
