@@ -20,6 +20,10 @@ constexpr const char* kIntro = R"(usage: execvm [OPTIONS] [--] COMMAND [ARG...]
        execvm image ls|inspect REF|rm REF...|prune [--all]
        execvm doctor [OPTIONS] [--no-boot] [[--] COMMAND [ARG...]]
        execvm trust [--revoke] [FILE] | --list
+       execvm chain DELIM COMMAND [ARG...] [DELIM REST...]
+       execvm init [--] COMMAND [ARG...]
+       execvm initramfs --output FILE [--compress gzip|zstd|none] [--add HOST[:GUEST]]...
+                        [--from-tar TARBALL] [PROGRAM...]
 
 Run COMMAND in a fresh, throwaway Linux micro-VM as if it ran here: the same argv, stdin,
 stdout and stderr streamed separately, the same exit status, environment, working directory

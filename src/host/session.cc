@@ -70,7 +70,7 @@ std::unique_ptr<Root> make_root(const RunOptions& options, const RunSpec& spec,
   if (options.bare) {
     return std::make_unique<BareRoot>(
         BareRootRequest{spec.argv[0], command_path(spec.env), spec.cwd,
-                        split_library_path(env_value(spec.env, "LD_LIBRARY_PATH"))});
+                        split_library_path(env_value(spec.env, "LD_LIBRARY_PATH")), spec.argv});
   }
   return std::make_unique<HostRoot>(share_request(spec, options.volumes), options.share_fs);
 }
