@@ -299,6 +299,7 @@ Command add_image_command(CLI::App& app) {
             if (*pull) {
               PullOptions options;
               options.policy = PullPolicy::kAlways;
+              options.background = true;  // layers converted as they arrive
               options.platform = parse_platform(state->platform).str();
               options.quiet = state->quiet;
               if (!state->tls_verify.empty()) {

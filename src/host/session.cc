@@ -139,9 +139,13 @@ int run_session(const RunOptions& options, const Caller& caller) {
   // An image is opened at once (its config makes the spec; converting it waits for the root's
   // prepare()). A directory or disk as the root has an image's rules, with an empty config.
   std::optional<Image> image;
-  if (!options.image.empty())
-    image = open_image(image_reference(options.image, options.image_base), images_directory(),
-                       pull_options(options));
+  if (!options.image.empty()) {
+    // A registry's layers download while the rest is prepared, and are converted as they come.
+    PullOptions pull = pull_options(options);
+    pull.background = true;
+    image =
+        open_image(image_reference(options.image, options.image_base), images_directory(), pull);
+  }
   std::optional<ImageConfig> image_config;
   if (image)
     image_config = image->config;

@@ -4,7 +4,9 @@
 #include <time.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -83,6 +85,136 @@ BlobExpectation expectation(const Descriptor& d) {
   return BlobExpectation{d.digest, d.size ? std::optional<uint64_t>(d.size) : std::nullopt};
 }
 
+// Fetches blob D into STORE unless it is there (or another pull brings it meanwhile): its size
+// when this call fetched it, else nullopt. PROGRESS sees the bytes so far and may throw to stop.
+std::optional<uint64_t> fetch_blob(RegistryClient& client, const BlobStore& store,
+                                   const Descriptor& d, const std::string& what,
+                                   const std::function<void(uint64_t)>& progress) {
+  if (store.contains(d.digest, d.size)) return std::nullopt;
+  Fd held = store.lock_blob(d.digest);
+  if (store.contains(d.digest, d.size)) {
+    store.unlock_blob(d.digest, std::move(held));
+    return std::nullopt;
+  }
+  BlobWriter writer(store, expectation(d), what);
+  client.blob(d.digest, writer, what, progress);
+  writer.commit();
+  store.unlock_blob(d.digest, std::move(held));
+  return writer.size();
+}
+
+// The layers of one image fetched into the store, options.parallel at a time, bottom first, in
+// threads of their own: the conversion waits for each layer as it gets to it (wait()), so that
+// it works while the layers after it download. When all are in, the tag's record is written.
+class LayerFetch : public PendingLayers {
+ public:
+  LayerFetch(std::shared_ptr<RegistryClient> client, std::vector<Descriptor> layers,
+             std::string images_dir, const PullOptions& options, std::string tag_path,
+             Descriptor top, RegistryRef ref)
+      : client_(std::move(client)),
+        layers_(std::move(layers)),
+        store_(std::move(images_dir)),
+        options_(options),
+        tag_path_(std::move(tag_path)),
+        top_(std::move(top)),
+        ref_(std::move(ref)),
+        ready_(layers_.size(), false) {
+    guard_.emplace("the pull of " + ref_.text);
+    progress_.emplace(options_.progress_fd, options_.quiet);
+    for (const Descriptor& d : layers_)
+      items_.push_back(progress_->add(short_digest(d.digest), d.size));
+    size_t n = std::max<size_t>(1, std::min<size_t>(options_.parallel, layers_.size()));
+    for (size_t t = 0; t < n; ++t) threads_.emplace_back([this] { work(); });
+  }
+
+  ~LayerFetch() override {
+    failed_ = true;  // the fetches in flight stop at their next piece
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+  void wait(size_t layer) override {
+    std::unique_lock<std::mutex> hold(mutex_);
+    changed_.wait(hold, [&] { return ready_.at(layer) || failed_; });
+    if (ready_[layer]) return;
+    hold.unlock();
+    finish();  // throws the pull's error
+    throw Error("layer " + std::to_string(layer + 1) + " was not fetched");
+  }
+
+  void finish() override {
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+    progress_.reset();  // its last lines drawn
+    throw_if_interrupted();
+    guard_.reset();
+    if (first_) std::rethrow_exception(first_);
+    if (!recorded_ && !tag_path_.empty()) write_tag_record(tag_path_, top_, ref_);
+    recorded_ = true;
+  }
+
+  bool done() const override { return finished_ == layers_.size() || failed_; }
+
+  PullStats stats() {
+    std::lock_guard<std::mutex> hold(mutex_);
+    return stats_;
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      size_t i = next_++;
+      if (i >= layers_.size() || failed_) return;
+      const Descriptor& d = layers_[i];
+      std::string what = "layer " + std::to_string(i + 1) + " of " +
+                         std::to_string(layers_.size()) + " (" + d.digest.str() + ")";
+      try {
+        std::optional<uint64_t> fetched =
+            fetch_blob(*client_, store_, d, what, [&](uint64_t bytes) {
+              if (failed_ || interrupted()) throw Error("stopped");
+              progress_->update(items_[i], bytes);
+            });
+        std::lock_guard<std::mutex> hold(mutex_);
+        if (fetched) {
+          stats_.layers_fetched++;
+          stats_.bytes_fetched += *fetched;
+        } else {
+          stats_.layers_cached++;
+          progress_->update(items_[i], d.size);
+        }
+        progress_->finish(items_[i], fetched ? "pulled" : "cached");
+        ready_[i] = true;
+      } catch (...) {
+        std::lock_guard<std::mutex> hold(mutex_);
+        if (!failed_.exchange(true)) first_ = std::current_exception();
+        progress_->finish(items_[i], "failed");
+      }
+      ++finished_;
+      changed_.notify_all();
+    }
+  }
+
+  std::shared_ptr<RegistryClient> client_;
+  std::vector<Descriptor> layers_;
+  BlobStore store_;
+  PullOptions options_;
+  std::string tag_path_;
+  Descriptor top_;
+  RegistryRef ref_;
+  std::optional<InterruptGuard> guard_;
+  std::optional<MultiProgress> progress_;
+  std::vector<size_t> items_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<bool> ready_;
+  PullStats stats_;
+  std::exception_ptr first_;
+  std::atomic<size_t> next_{0}, finished_{0};
+  std::atomic<bool> failed_{false};
+  bool recorded_ = false;
+  std::vector<std::thread> threads_;  // last: they start once everything else is made
+};
+
 class Puller {
  public:
   Puller(const RegistryRef& ref, const std::string& images_dir, const PullOptions& options,
@@ -133,70 +265,8 @@ class Puller {
       RegistryClient::FetchedManifest m = client.manifest(d.digest.str());
       store_.import_bytes(m.body, expectation(d), what);
     } else {
-      fetch_blob(client, d, what, nullptr, 0);
+      fetch_blob(client, store_, d, what, {});
     }
-  }
-
-  // Fetches blob D into the store unless it is there (or another pull brings it meanwhile):
-  // true when this call fetched it.
-  bool fetch_blob(RegistryClient& client, const Descriptor& d, const std::string& what,
-                  MultiProgress* progress, size_t item) {
-    if (store_.contains(d.digest, d.size)) return false;
-    Fd held = store_.lock_blob(d.digest);
-    if (store_.contains(d.digest, d.size)) {
-      store_.unlock_blob(d.digest, std::move(held));
-      return false;
-    }
-    BlobWriter writer(store_, expectation(d), what);
-    client.blob(d.digest, writer, what, [&](uint64_t done) {
-      if (failed_ || interrupted()) throw Error("stopped");
-      if (progress) progress->update(item, done);
-    });
-    writer.commit();
-    {
-      std::lock_guard<std::mutex> hold(mutex_);
-      stats_.bytes_fetched += writer.size();
-    }
-    store_.unlock_blob(d.digest, std::move(held));
-    return true;
-  }
-
-  // Every layer of CHOSEN into the store, options_.parallel at a time.
-  void fetch_layers(RegistryClient& client, const ChosenImage& chosen) {
-    const auto& layers = chosen.manifest.layers;
-    MultiProgress progress(options_.progress_fd, options_.quiet);
-    std::vector<size_t> items;
-    for (const Descriptor& d : layers)
-      items.push_back(progress.add(short_digest(d.digest), d.size));
-    std::atomic<size_t> next{0};
-    std::exception_ptr first;
-    auto work = [&] {
-      for (;;) {
-        size_t i = next++;
-        if (i >= layers.size() || failed_) return;
-        const Descriptor& d = layers[i];
-        std::string what = "layer " + std::to_string(i + 1) + " of " +
-                           std::to_string(layers.size()) + " (" + d.digest.str() + ")";
-        try {
-          bool fetched = fetch_blob(client, d, what, &progress, items[i]);
-          std::lock_guard<std::mutex> hold(mutex_);
-          (fetched ? stats_.layers_fetched : stats_.layers_cached)++;
-          if (!fetched) progress.update(items[i], d.size);
-          progress.finish(items[i], fetched ? "pulled" : "cached");
-        } catch (...) {
-          std::lock_guard<std::mutex> hold(mutex_);
-          if (!failed_.exchange(true)) first = std::current_exception();
-          progress.finish(items[i], "failed");
-        }
-      }
-    };
-    size_t n = std::max<size_t>(1, std::min<size_t>(options_.parallel, layers.size()));
-    std::vector<std::thread> threads;
-    for (size_t t = 1; t < n; ++t) threads.emplace_back(work);
-    work();
-    for (auto& t : threads) t.join();
-    throw_if_interrupted();
-    if (first) std::rethrow_exception(first);
   }
 
  private:
@@ -204,8 +274,6 @@ class Puller {
   BlobStore store_;
   const PullOptions& options_;
   PullStats& stats_;
-  std::mutex mutex_;
-  std::atomic<bool> failed_{false};
 };
 
 Image make_image(const Descriptor& top, const ChosenImage& chosen, const RegistryRef& ref,
@@ -278,19 +346,29 @@ Image pull_image(const RegistryRef& ref, const std::string& text, const std::str
       registry_endpoints(load_registries_conf(conf_files), ref);
   stats.asked_registry = true;
   for (size_t i = 0; i < endpoints.size(); ++i) {
-    RegistryClient client(endpoints[i], options.registry);
+    auto client = std::make_shared<RegistryClient>(endpoints[i], options.registry);
     try {
-      Descriptor fetched = puller.fetch_top(client);
-      ChosenImage chosen = puller.choose(fetched, &client);
-      puller.fetch_layers(client, chosen);
-      if (!tag_path.empty()) write_tag_record(tag_path, fetched, ref);
+      Descriptor fetched = puller.fetch_top(*client);
+      ChosenImage chosen = puller.choose(fetched, client.get());
+      auto layers = std::make_shared<LayerFetch>(client, chosen.manifest.layers, images_dir,
+                                                 options, tag_path, fetched, ref);
+      Image image = make_image(fetched, chosen, ref, text, images_dir, options);
+      if (options.background) {
+        image.pending = layers;
+      } else {
+        layers->finish();
+        PullStats fetched_stats = layers->stats();
+        stats.layers_fetched = fetched_stats.layers_fetched;
+        stats.layers_cached = fetched_stats.layers_cached;
+        stats.bytes_fetched += fetched_stats.bytes_fetched;
+      }
       if (stats_out) *stats_out = stats;
-      return make_image(fetched, chosen, ref, text, images_dir, options);
+      return image;
     } catch (const Error& e) {
       throw_if_interrupted();
       if (i + 1 == endpoints.size()) throw;
       if (options.registry.note)
-        options.registry.note("the mirror " + client.where() + " failed (" + e.what() +
+        options.registry.note("the mirror " + client->where() + " failed (" + e.what() +
                               "); trying the next");
     }
   }

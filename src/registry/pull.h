@@ -31,6 +31,9 @@ struct PullOptions {
   // Read instead of default_registries_conf_files() when not empty (tests).
   std::vector<std::string> registries_conf_files;
   int parallel = 3;  // layers fetched at once
+  // The layers fetched in the background: the Image returned has `pending`, which its
+  // conversion waits on layer by layer. Otherwise they are all in the store on return.
+  bool background = false;
 };
 
 struct PullStats {

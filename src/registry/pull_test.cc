@@ -411,6 +411,36 @@ TEST_F(PullTest, PlainHttpOnlyWhenAllowed) {
   EXPECT_NO_THROW(pull(registry.name("1"), o));
 }
 
+TEST_F(PullTest, InTheBackgroundLayersAreWaitedForOneByOne) {
+  registry.add("1", {{{"a", std::string(200000, 'a')}}, {{"b", std::string(200000, 'b')}}});
+  PullOptions o = options();
+  o.background = true;
+  Image image = pull(registry.name("1"), o);
+  ASSERT_TRUE(image.pending);
+  image.pending->wait(1);
+  EXPECT_TRUE(is_regular_file(image.layers[1].path));
+  image.pending->finish();
+  EXPECT_TRUE(image.pending->done());
+  // The tag is recorded once all are in: the cache alone serves it now.
+  PullOptions never = options();
+  never.policy = PullPolicy::kNever;
+  EXPECT_FALSE(pull(registry.name("1"), never).pending);
+
+  // A failing layer: waiting for it throws the pull's error, and nothing is left.
+  registry.add("2", {{{"c", std::string(200000, 'c')}}});
+  registry.corrupt_blob =
+      nlohmann::json::parse(registry.layout.blob(registry.tags["2"]))["layers"][0]["digest"];
+  Image broken = pull(registry.name("2"), o);
+  try {
+    broken.pending->wait(0);
+    ADD_FAILURE() << "a corrupted layer was waited for";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.message(), HasSubstr("does not match its digest"));
+  }
+  broken.pending.reset();
+  EXPECT_TRUE(temporaries().empty());
+}
+
 TEST(PullPolicy, ParsesDockersWords) {
   EXPECT_EQ(parse_pull_policy("missing"), PullPolicy::kMissing);
   EXPECT_EQ(parse_pull_policy("always"), PullPolicy::kAlways);

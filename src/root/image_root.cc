@@ -24,11 +24,18 @@ ImageRef image_reference(const std::string& text, const std::string& base) {
 RootfsEntry convert_image(const Image& image, const std::string& images_dir, bool quiet) {
   // Ctrl-C ends a conversion between two steps, its temporary file removed on the way out.
   InterruptGuard guard("the conversion of " + image.reference);
-  ProgressBar bar(quiet ? -1 : STDERR_FILENO, "execvm: converting " + image.reference);
-  return rootfs_for(image, images_dir, [&](const FlattenProgress& p) {
-    guard.check();
-    bar.update(p.bytes_done, p.bytes_total);
-  });
+  RootfsEntry entry;
+  {
+    ProgressBar bar(quiet ? -1 : STDERR_FILENO, "execvm: converting " + image.reference);
+    entry = rootfs_for(image, images_dir, [&](const FlattenProgress& p) {
+      guard.check();
+      // While layers download, their lines are the progress shown.
+      if (!image.pending || image.pending->done()) bar.update(p.bytes_done, p.bytes_total);
+    });
+  }
+  // A pull under way (its layers converted as they came, or not needed at all): done.
+  if (image.pending) image.pending->finish();
+  return entry;
 }
 
 ImageRoot::ImageRoot(Image image, std::string images_dir, std::vector<Volume> volumes)

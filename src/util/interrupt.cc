@@ -13,6 +13,9 @@ namespace {
 // The signal that arrived while an InterruptGuard was alive. Global because a signal handler can
 // reach nothing else.
 volatile sig_atomic_t g_signal = 0;
+// Guards alive: the first installs the handlers, the last restores what was there.
+int g_depth = 0;
+struct sigaction g_previous[std::size(kInterruptSignals)];
 
 void on_signal(int sig) {
   if (!g_signal) g_signal = sig;
@@ -26,21 +29,23 @@ std::string signal_name(int sig) {
 }  // namespace
 
 InterruptGuard::InterruptGuard(std::string what) : what_(std::move(what)) {
+  if (g_depth++ > 0) return;
   g_signal = 0;
   struct sigaction action {};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = 0;  // no SA_RESTART: blocking calls return EINTR
   for (size_t i = 0; i < std::size(kInterruptSignals); ++i) {
-    ::sigaction(kInterruptSignals[i], nullptr, &previous_[i]);
-    if (previous_[i].sa_handler == SIG_IGN && !(previous_[i].sa_flags & SA_SIGINFO)) continue;
+    ::sigaction(kInterruptSignals[i], nullptr, &g_previous[i]);
+    if (g_previous[i].sa_handler == SIG_IGN && !(g_previous[i].sa_flags & SA_SIGINFO)) continue;
     ::sigaction(kInterruptSignals[i], &action, nullptr);
   }
 }
 
 InterruptGuard::~InterruptGuard() {
+  if (--g_depth > 0) return;
   for (size_t i = 0; i < std::size(kInterruptSignals); ++i)
-    ::sigaction(kInterruptSignals[i], &previous_[i], nullptr);
+    ::sigaction(kInterruptSignals[i], &g_previous[i], nullptr);
   g_signal = 0;  // what arrived was for the guarded work only
 }
 

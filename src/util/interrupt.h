@@ -3,7 +3,9 @@
 // stays ignored), which the work checks at its next step and ends by throwing, so that its
 // temporary files and child processes are cleaned up on the way out. The handlers are installed
 // without SA_RESTART, so a blocking call (waitpid, flock, poll) returns EINTR and the caller can
-// look at the flag. One guard at a time.
+// look at the flag. Guards nest (a pull's within a run's conversion): the outermost one
+// installs the handlers and the last to go restores them, in whatever order they go. Made and
+// destroyed on one thread at a time.
 #pragma once
 
 #include <signal.h>
@@ -30,7 +32,6 @@ class InterruptGuard {
 
  private:
   std::string what_;
-  struct sigaction previous_[3];
 };
 
 // The signal that arrived under the guard alive now, or 0 (also when there is none).
