@@ -217,9 +217,8 @@ class LayerFetch : public PendingLayers {
 
 class Puller {
  public:
-  Puller(const RegistryRef& ref, const std::string& images_dir, const PullOptions& options,
-         PullStats& stats)
-      : ref_(ref), store_(images_dir), options_(options), stats_(stats) {}
+  Puller(const RegistryRef& ref, const std::string& images_dir, const PullOptions& options)
+      : ref_(ref), store_(images_dir), options_(options) {}
 
   // The image from what the store holds, starting at TOP; NotCached when a blob is missing
   // (with CLIENT null) or fetched with CLIENT.
@@ -273,7 +272,6 @@ class Puller {
   const RegistryRef& ref_;
   BlobStore store_;
   const PullOptions& options_;
-  PullStats& stats_;
 };
 
 Image make_image(const Descriptor& top, const ChosenImage& chosen, const RegistryRef& ref,
@@ -306,7 +304,7 @@ PullPolicy parse_pull_policy(const std::string& text) {
 Image pull_image(const RegistryRef& ref, const std::string& text, const std::string& images_dir,
                  const PullOptions& options, PullStats* stats_out) {
   PullStats stats;
-  Puller puller(ref, images_dir, options, stats);
+  Puller puller(ref, images_dir, options);
   std::string tag_path = ref.digest.empty() ? tag_record_path(images_dir, ref) : "";
   BlobStore store(images_dir);
 
