@@ -31,7 +31,7 @@ std::vector<Command> add_commands(CLI::App& app, const Caller& caller) {
   app.set_help_flag();  // each subcommand has its own text
   app.require_subcommand(1);
   return {add_run_command(app, caller), add_kernel_command(app), add_doctor_command(app, caller),
-          add_image_command(app), add_trust_command(app)};
+          add_image_command(app),       add_trust_command(app),  add_pipeline_command(app)};
 }
 
 }  // namespace execvm
