@@ -12,6 +12,9 @@
 #   5. host root: execvm -- /bin/true over virtiofs and over 9p  vs  execvm --bare -- /bin/true
 #   6. metadata: git status and find in a shared tree of 20,000 files: the host, virtiofs, 9p
 #              (bench/fs.sh)
+#   7. images: the image roots' first and cached runs and memory (bench/images.sh)
+#   8. pipelines: 1 GiB through a library cat | cat vs the shell's; a vm stage's throughput vs
+#              execvm's own stdout (bench/pipeline.sh)
 #
 # usage: bench/run.sh [EXECVM]      (default build/execvm; RUNS=N for more or fewer runs)
 # Needs hyperfine, gcc, cpio and python3 (scripts/setup.sh installs them).
@@ -135,3 +138,7 @@ RUNS=${FS_RUNS:-3} bash fs.sh "$EXECVM"
 echo
 echo "7. images: the Debian image's first and cached runs, and QEMU's memory in image mode (bench/images.sh)"
 RUNS=$RUNS bash images.sh "$EXECVM"
+
+echo
+echo "8. pipelines: libexecvm's cat | cat and a vm stage (bench/pipeline.sh)"
+bash pipeline.sh "$EXECVM"
