@@ -2,6 +2,7 @@
 # stages of one pipeline on different runners, streaming through them byte-exact; a dying stage,
 # a failing one and Ctrl-C as in a shell pipeline, with no QEMU left.
 . "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
 
 cd "$TEST_TMP"
 p() { "$EXECVM" pipeline "$@"; }
@@ -81,6 +82,17 @@ EOF
   p run through.json < random
   check_eq "50 MB through local -> vm $vm -> local" "$(sha256sum < random)" "$(sha256sum < through)"
 done
+# And a vm stage whose root is an OCI image (busybox; converted into a cache of this test's own).
+python3 "$here/oci_image.py" "$TEST_TMP/layout" --tag bb --layer busybox --config '{}'
+kernel=$("$EXECVM" kernel path)
+cat > through.json <<EOF
+{"Command": {"args": ["cat"], "env": {}, "output":
+  {"Command": {"args": ["cat"], "env": {}, "runner": {"vm": {"image": "oci:$TEST_TMP/layout:bb", "kernel": "$kernel"}}, "output":
+    {"Command": {"args": ["cat"], "env": {}, "output": {"File": {"name": "through"}}}}}}}}
+EOF
+XDG_CACHE_HOME="$TEST_TMP/cache" "$EXECVM" pipeline run through.json < random
+check_eq "50 MB through local -> vm (an image's root) -> local" "$(sha256sum < random)" \
+  "$(sha256sum < through)"
 rm -f random through
 
 # yes | head -1 across runners ends at once, the pipeline's status being yes's SIGPIPE.
