@@ -12,12 +12,15 @@
 #   5. host root: execvm -- /bin/true over virtiofs and over 9p  vs  execvm --bare -- /bin/true
 #   6. metadata: git status and find in a shared tree of 20,000 files: the host, virtiofs, 9p
 #              (bench/fs.sh)
-#   7. images: the image roots' first and cached runs and memory (bench/images.sh)
-#   8. pipelines: 1 GiB through a library cat | cat vs the shell's; a vm stage's throughput vs
+#   7. images: the Debian image's first and cached runs, QEMU's memory in image mode
+#              (bench/images.sh)
+#   8. registry: execvm image pull of a ~200 MB image from a local docker-registry  vs  skopeo
+#              copy docker://... oci:DIR of the same image (bench/registry.sh)
+#   9. pipelines: 1 GiB through a library cat | cat vs the shell's; a vm stage's throughput vs
 #              execvm's own stdout (bench/pipeline.sh)
 #
 # usage: bench/run.sh [EXECVM]      (default build/execvm; RUNS=N for more or fewer runs)
-# Needs hyperfine, gcc, cpio and python3 (scripts/setup.sh installs them).
+# Needs hyperfine, gcc, cpio, python3, skopeo and docker-registry (scripts/setup.sh installs them).
 set -euo pipefail
 
 EXECVM=$(realpath "${1:-build/execvm}")
@@ -140,5 +143,9 @@ echo "7. images: the Debian image's first and cached runs, and QEMU's memory in 
 RUNS=$RUNS bash images.sh "$EXECVM"
 
 echo
-echo "8. pipelines: libexecvm's cat | cat and a vm stage (bench/pipeline.sh)"
+echo "8. registry: execvm image pull vs skopeo copy from a local registry (bench/registry.sh)"
+RUNS=${REGISTRY_RUNS:-5} bash registry.sh "$EXECVM"
+
+echo
+echo "9. pipelines: libexecvm's cat | cat and a vm stage (bench/pipeline.sh)"
 bash pipeline.sh "$EXECVM"

@@ -31,6 +31,8 @@ packages=(
   linux-source-6.12 bc flex bison libelf-dev lz4 xz-utils perl
   # tests and benchmarks
   python3 cpio procps util-linux hyperfine time git
+  # the registry tests: a local registry, its htpasswd users, certificates, requests
+  docker-registry apache2-utils openssl curl
   # images and disks the tests build, and the tools they compare with
   busybox-static e2fsprogs squashfs-tools squashfs-tools-ng erofs-utils skopeo umoci debootstrap
   # toolchains that the tests run under execvm (go test -exec, cargo's runner)

@@ -72,7 +72,7 @@ def test_the_void_runner_runs_nothing(tmp_path):
 
 
 def test_a_failing_middle_stage():
-    block = execvm.command("echo", "x") | execvm.command("sh", "-c", "echo bad >&2; exit 3") \
+    block = execvm.command("true") | execvm.command("sh", "-c", "echo bad >&2; exit 3") \
         | execvm.command("cat")
     r = block.result(capture_stderr=True)
     assert [s.status for s in r.stages] == [0, 3, 0]
@@ -171,3 +171,21 @@ def test_the_seeds_docker_pipeline_with_a_locally_built_image(tmp_path, monkeypa
         assert (tmp_path / "listing").read_text() == "file2\nfile1\n"
     finally:
         subprocess.run(["podman", "rmi", "-f", tag], capture_output=True)
+
+
+def _has_execvm_chain():
+    execvm_binary = os.environ.get("EXECVM")
+    if not execvm_binary:
+        return False
+    help_text = subprocess.run([execvm_binary, "--help"], capture_output=True, text=True).stdout
+    return "execvm chain" in help_text
+
+
+@pytest.mark.skipif(not _has_execvm_chain(), reason="no execvm with `execvm chain` in EXECVM")
+def test_chain_with_execvms_own_chain_here_and_in_a_vm():
+    block = execvm.command(execvm.chain(["/bin/true"], ["/bin/echo", "x"]))
+    assert block.run() == "x"
+    assert block.run(runner=execvm.vm_runner(bare=True)) == "x"
+    with pytest.raises(execvm.StageError) as e:
+        execvm.command(execvm.chain(["/bin/false"], ["/bin/echo", "x"])).run()
+    assert e.value.status == 1

@@ -30,8 +30,11 @@ Command add_run_command(CLI::App& app, const Caller& caller) {
 std::vector<Command> add_commands(CLI::App& app, const Caller& caller) {
   app.set_help_flag();  // each subcommand has its own text
   app.require_subcommand(1);
-  return {add_run_command(app, caller), add_kernel_command(app), add_doctor_command(app, caller),
-          add_image_command(app),       add_trust_command(app),  add_pipeline_command(app)};
+  return {
+      add_run_command(app, caller), add_kernel_command(app),    add_doctor_command(app, caller),
+      add_image_command(app),       add_initramfs_command(app), add_trust_command(app),
+      add_pipeline_command(app),
+  };
 }
 
 }  // namespace execvm

@@ -30,6 +30,9 @@ Command add_doctor_command(CLI::App& app, const Caller& caller);
 // execvm image ls|inspect|rm|prune [...]
 Command add_image_command(CLI::App& app);
 
+// execvm initramfs --output FILE [--compress C] [--add HOST[:GUEST]]... [--from-tar T] [PROGRAM...]
+Command add_initramfs_command(CLI::App& app);
+
 // execvm trust [--revoke] [FILE] | --list
 Command add_trust_command(CLI::App& app);
 

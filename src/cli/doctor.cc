@@ -17,6 +17,7 @@
 #include "cli/options.h"
 #include "cli/settings.h"
 #include "config/project_file.h"
+#include "config/registries_conf.h"
 #include "config/trust.h"
 #include "host/accel.h"
 #include "host/caller.h"
@@ -25,6 +26,7 @@
 #include "image/rootfs_cache.h"
 #include "image/source.h"
 #include "kernel/kernel.h"
+#include "registry/auth_file.h"
 #include "root/host_root.h"
 #include "root/image_root.h"
 #include "root/share_fs.h"
@@ -203,6 +205,34 @@ void image_checks(Report& report, const std::optional<std::string>& config) {
                 "the kernel has " + and_list(built_in) + " (what --image and --root-disk mount)");
   }
 
+  // Registries: the configuration and credentials a pull would read.
+  try {
+    std::vector<std::string> read;
+    for (const auto& f : default_registries_conf_files())
+      if (is_regular_file(f)) read.push_back(f);
+    RegistriesConf conf = load_registries_conf(read);
+    size_t insecure = 0, mirrors = 0, blocked = 0;
+    for (const auto& r : conf.registries) {
+      insecure += r.insecure;
+      blocked += r.blocked;
+      mirrors += r.mirrors.size();
+    }
+    report.ok("registries",
+              read.empty()
+                  ? "no registries.conf: every registry over verified HTTPS"
+                  : and_list(read) + " (" + plural(conf.registries.size(), "entry", "entries") +
+                        ": " + std::to_string(insecure) + " insecure, " + std::to_string(mirrors) +
+                        " mirrors, " + std::to_string(blocked) + " blocked)");
+  } catch (const Error& e) {
+    report.fail("registries", e.what(), e.hint());
+  }
+  std::vector<std::string> auth;
+  for (const auto& f : default_auth_files())
+    if (is_regular_file(f)) auth.push_back(f);
+  report.info("credentials", auth.empty()
+                                 ? "no auth file (pulls are anonymous unless --authfile is given)"
+                                 : "read from " + and_list(auth));
+
   // Optional: execvm converts images itself; these make and convert them.
   struct Tool {
     const char* name;
@@ -336,7 +366,7 @@ int doctor_report(ParsedRun& parsed, const Caller& caller, bool boot) {
   } else if (!o.image.empty()) {
     try {
       std::string dir = images_directory();
-      Image image = open_image(image_reference(o.image, o.image_base), dir);
+      Image image = open_image(image_reference(o.image, o.image_base), dir, pull_options(o));
       bool cached = ::access((rootfs_path(image, dir) + ".ok").c_str(), F_OK) == 0;
       report.ok("root", "image " + image.reference + " (" + image.source + ", " + image.platform +
                             ", ID " + image.config_digest.substr(7, 12) + ", " +

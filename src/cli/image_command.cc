@@ -16,6 +16,7 @@
 
 #include "cli/commands.h"
 #include "image/catalog.h"
+#include "image/oci.h"
 #include "image/reference.h"
 #include "image/rootfs_cache.h"
 #include "image/source.h"
@@ -23,20 +24,34 @@
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/paths.h"
+#include "util/progress.h"
 #include "util/strings.h"
+#include "util/sys.h"
 
 namespace execvm {
 
 namespace {
 
-constexpr const char* kImageUsage = R"(usage: execvm image ls
+constexpr const char* kImageUsage =
+    R"(usage: execvm image pull [--platform OS/ARCH[/VARIANT]] [-q|--quiet] [--tls-verify=false]
+                         [--cert-dir DIR] [--authfile FILE] REF
+       execvm image ls
        execvm image inspect REF
        execvm image rm REF|ID...
        execvm image prune [--all]
 
-The images execvm has run, and their cache ($XDG_CACHE_HOME/execvm/images, by default
-~/.cache/execvm/images): each image's root filesystem (a squashfs image made the first time it
-runs, shared by every image with the same layers) and the blobs imported from archives.
+The images execvm has pulled or run, and their cache ($XDG_CACHE_HOME/execvm/images, by
+default ~/.cache/execvm/images): each image's root filesystem (a squashfs image made the first
+time it runs, shared by every image with the same layers) and the blobs pulled from registries
+or imported from archives.
+
+  pull     fetch REF from its registry (alpine, ghcr.io/org/app:1.2, host:5000/app@sha256:...)
+           into the cache and convert it, as --image does when the cache lacks it; layers
+           the cache has are not fetched again. Progress goes to stderr (one line per layer on a
+           terminal), the image ID to stdout; -q, --quiet: none of the progress.
+           --platform: another platform's image from an index (default linux/amd64);
+           --tls-verify=false: plain HTTP and untrusted certificates allowed; --cert-dir DIR
+           and --authfile FILE replace certs.d and the auth files
 
   ls       the images run so far: reference, image ID (its config's digest), the size of its
            root filesystem and of its imported blobs, when it last ran
@@ -150,10 +165,29 @@ int list_images(const Catalog& catalog) {
   return 0;
 }
 
+// `execvm image pull`: the image fetched (the tag's manifest asked for again), converted and
+// recorded; its ID on stdout.
+int pull_image_command(const std::string& text, const PullOptions& options) {
+  std::string dir = images_directory();
+  ImageRef ref = parse_image_ref(text, current_directory());
+  if (ref.kind != ImageRef::Kind::kRegistry)
+    throw Error(text + " is a " + std::string(kind_name(ref.kind)) +
+                    " image here, not a registry's: there is nothing to pull",
+                "run it with --image, or write docker://NAME for a registry's image");
+  Image image = open_image(ref, dir, options);
+  RootfsEntry entry = convert_image(image, dir, options.quiet);
+  Catalog(dir).put(catalog_record(image, entry.path, dir, ::time(nullptr)));
+  std::cout << image.config_digest << "\n";
+  return 0;
+}
+
 int inspect_image(const std::string& text) {
   using json = nlohmann::json;
   std::string dir = images_directory();
-  Image image = open_image(parse_image_ref(text, current_directory()), dir);
+  // A registry's image as the cache has it: inspecting asks no registry.
+  PullOptions offline;
+  offline.policy = PullPolicy::kNever;
+  Image image = open_image(parse_image_ref(text, current_directory()), dir, offline);
   const ImageConfig& c = image.config;
   json config = {{"Env", c.env}, {"WorkingDir", c.working_dir}, {"User", c.user}};
   config["Entrypoint"] = c.entrypoint ? json(*c.entrypoint) : json(nullptr);
@@ -212,7 +246,9 @@ int remove_images(const Catalog& catalog, const std::vector<std::string>& names)
 int prune_images(const Catalog& catalog, bool all) {
   std::vector<CatalogRecord> kept, dropped;
   for (const auto& r : catalog.list()) {
-    if (all || ::access(r.location.c_str(), F_OK) != 0) {
+    // A layout or archive may be gone; a registry's image is in the cache itself.
+    bool gone = r.source != "registry" && ::access(r.location.c_str(), F_OK) != 0;
+    if (all || gone) {
       catalog.remove(r);
       printf("removed %s (%s)\n", r.reference.c_str(), short_id(r.config_digest).c_str());
       dropped.push_back(r);
@@ -230,6 +266,7 @@ int prune_images(const Catalog& catalog, bool all) {
 
 Command add_image_command(CLI::App& app) {
   CLI::App* image = app.add_subcommand("image", "the images execvm has run, and their cache");
+  CLI::App* pull = image->add_subcommand("pull", "fetch an image from its registry");
   CLI::App* ls = image->add_subcommand("ls", "list the images run so far");
   CLI::App* inspect = image->add_subcommand("inspect", "what an image holds");
   CLI::App* rm = image->add_subcommand("rm", "forget images and remove their files");
@@ -238,9 +275,18 @@ Command add_image_command(CLI::App& app) {
     bool help = false, all = false;
     std::string ref;
     std::vector<std::string> names;
+    std::string platform = kDefaultPlatform, tls_verify, cert_dir, authfile;
+    bool quiet = false;
   };
   auto state = std::make_shared<State>();
-  for (CLI::App* sub : {image, ls, inspect, rm, prune}) sub->add_flag("-h,--help", state->help);
+  for (CLI::App* sub : {image, pull, ls, inspect, rm, prune})
+    sub->add_flag("-h,--help", state->help);
+  pull->add_option("REF", state->ref)->required();
+  pull->add_option("--platform", state->platform);
+  pull->add_flag("-q,--quiet", state->quiet);
+  pull->add_option("--tls-verify", state->tls_verify);
+  pull->add_option("--cert-dir", state->cert_dir);
+  pull->add_option("--authfile", state->authfile);
   inspect->add_option("REF", state->ref)->required();
   rm->add_option("REF", state->names)->required();
   prune->add_flag("--all", state->all);
@@ -250,11 +296,34 @@ Command add_image_command(CLI::App& app) {
               return 0;
             }
             Catalog catalog(images_directory());
+            if (*pull) {
+              PullOptions options;
+              options.policy = PullPolicy::kAlways;
+              options.background = true;  // layers converted as they arrive
+              options.platform = parse_platform(state->platform).str();
+              options.quiet = state->quiet;
+              if (!state->tls_verify.empty()) {
+                if (state->tls_verify != "true" && state->tls_verify != "false")
+                  throw Error("--tls-verify " + state->tls_verify + ": not true or false",
+                              "write --tls-verify=false");
+                options.registry.tls_verify = state->tls_verify == "true";
+              }
+              std::string cwd = current_directory();
+              if (!state->cert_dir.empty())
+                options.registry.cert_dir = lexical_absolute(cwd, state->cert_dir);
+              if (!state->authfile.empty())
+                options.registry.auth_file = lexical_absolute(cwd, state->authfile);
+              if (!state->quiet)
+                options.registry.note = [](const std::string& note) {
+                  write_all(STDERR_FILENO, "execvm: note: " + note + "\n");
+                };
+              return pull_image_command(state->ref, options);
+            }
             if (*ls) return list_images(catalog);
             if (*inspect) return inspect_image(state->ref);
             if (*rm) return remove_images(catalog, state->names);
             if (*prune) return prune_images(catalog, state->all);
-            throw Error("execvm image needs a command: ls, inspect, rm or prune",
+            throw Error("execvm image needs a command: pull, ls, inspect, rm or prune",
                         "see execvm image --help");
           }};
 }

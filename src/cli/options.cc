@@ -1,10 +1,13 @@
 #include "cli/options.h"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/settings.h"
 #include "util/error.h"
 #include "util/strings.h"
+#include "util/sys.h"
 
 namespace execvm {
 
@@ -12,9 +15,15 @@ namespace {
 
 constexpr const char* kIntro = R"(usage: execvm [OPTIONS] [--] COMMAND [ARG...]
        execvm kernel ls|path|build [--force] [--jobs N] [--source TARBALL]
+       execvm image pull [--platform P] [-q|--quiet] [--tls-verify=false] [--cert-dir DIR]
+                         [--authfile FILE] REF
        execvm image ls|inspect REF|rm REF...|prune [--all]
        execvm doctor [OPTIONS] [--no-boot] [[--] COMMAND [ARG...]]
        execvm trust [--revoke] [FILE] | --list
+       execvm chain DELIM COMMAND [ARG...] [DELIM REST...]
+       execvm init [--] COMMAND [ARG...]
+       execvm initramfs --output FILE [--compress gzip|zstd|none] [--add HOST[:GUEST]]...
+                        [--from-tar TARBALL] [PROGRAM...]
        execvm pipeline run|show FILE.json|- [--runner local|vm|container|void] [--image IMAGE]
                        [--engine podman|docker] [--debug] [--format shell|json|seed]
                        [-- RUNNER_OPTION...]
@@ -177,6 +186,21 @@ ParsedRun parse_run_options(const std::vector<std::string>& args) {
   RunParser parser(app);
   parse_command_line(app, args, "execvm");
   return parser.result();
+}
+
+PullOptions pull_options(const RunOptions& options, bool quiet) {
+  PullOptions out;
+  out.policy = options.pull;
+  out.platform = options.platform;
+  out.quiet = quiet;
+  out.registry.tls_verify = options.tls_verify;
+  out.registry.cert_dir = options.cert_dir;
+  out.registry.auth_file = options.authfile;
+  if (!quiet)
+    out.registry.note = [](const std::string& note) {
+      write_all(STDERR_FILENO, "execvm: note: " + note + "\n");
+    };
+  return out;
 }
 
 }  // namespace execvm

@@ -14,6 +14,7 @@
 #include "host/disks.h"
 #include "host/network.h"
 #include "host/outputs.h"
+#include "registry/pull.h"
 #include "root/share_fs.h"
 
 namespace CLI {
@@ -29,6 +30,11 @@ void parse_command_line(CLI::App& app, const std::vector<std::string>& args,
 
 enum class TtyMode { kAuto, kAlways, kNever };
 
+struct RunOptions;
+// How a run with OPTIONS pulls a registry's image: its settings, progress on stderr (none with
+// QUIET), and notes on stderr as "execvm: note: ...".
+PullOptions pull_options(const RunOptions& options, bool quiet = false);
+
 struct RunOptions {
   std::vector<std::string> command;  // COMMAND [ARG...], exactly as given
   bool bare = false;
@@ -38,6 +44,12 @@ struct RunOptions {
   std::string rootfs;         // --rootfs DIR (absolute): a host directory as the guest's root
   std::string root_disk;      // --root-disk FILE (absolute): a disk image as the guest's root
   bool root_disk_rw = false;  // --root-disk FILE:rw: written through, no overlay
+  // A registry's image: when to ask the registry, for which platform, and how to reach it.
+  PullPolicy pull = PullPolicy::kMissing;
+  std::string platform = "linux/amd64";  // --platform OS/ARCH[/VARIANT]
+  std::optional<bool> tls_verify;        // --tls-verify=true|false; unset: registries.conf's
+  std::string cert_dir;                  // --cert-dir DIR (absolute)
+  std::string authfile;                  // --authfile FILE (absolute)
   // --entrypoint: replaces the image's Entrypoint ("" clears it); unset: the image's own.
   std::optional<std::string> entrypoint;
   std::vector<Volume> volumes;  // -v HOST[:GUEST][:ro|:rw], in order

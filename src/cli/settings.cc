@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "config/trust.h"
+#include "image/oci.h"
 #include "root/host_root.h"
 #include "spec/capabilities.h"
 #include "util/paths.h"
@@ -35,6 +36,10 @@ constexpr Choice<TtyMode> kTtyModes[] = {
     {"auto", TtyMode::kAuto}, {"always", TtyMode::kAlways}, {"never", TtyMode::kNever}};
 constexpr Choice<NetworkMode> kNetworks[] = {{"none", NetworkMode::kNone},
                                              {"user", NetworkMode::kUser}};
+constexpr Choice<PullPolicy> kPullPolicies[] = {{"missing", PullPolicy::kMissing},
+                                                {"always", PullPolicy::kAlways},
+                                                {"never", PullPolicy::kNever}};
+constexpr Choice<bool> kBooleans[] = {{"true", true}, {"false", false}};
 
 // "auto|kvm|tcg", or with SEP and LAST: "auto, kvm or tcg".
 template <typename T, size_t N>
@@ -133,10 +138,12 @@ std::vector<Setting> make_settings() {
       {.name = "image",
        .metavar = "REF",
        .group = G::kRoot,
-       .help = "boot an OCI image as the root: an image layout directory (or oci:DIR[:TAG]), "
-               "docker-archive:FILE[:NAME:TAG] or oci-archive:FILE[:TAG]; it is converted once "
-               "into a cached filesystem image, read-only under a throwaway writable layer, and "
-               "runs with docker run's rules for its config and docker's isolation defaults",
+       .help = "boot an OCI image as the root: a registry's (alpine, ghcr.io/org/app:1.2, "
+               "host:5000/app@sha256:..., pulled when the cache lacks it), an image layout "
+               "directory (or oci:DIR[:TAG]), docker-archive:FILE[:NAME:TAG] or "
+               "oci-archive:FILE[:TAG]; it is converted once into a cached filesystem image, "
+               "read-only under a throwaway writable layer, and runs with docker run's rules for "
+               "its config and docker's isolation defaults",
        .file = {"image", "image", FileType::kString},
        .parse =
            [](RunOptions& o, const SettingValue& v) {
@@ -145,6 +152,55 @@ std::vector<Setting> make_settings() {
              o.image_base = v.base;
            },
        .show = [](const RunOptions& o) { return Shown{o.image.empty() ? "none" : o.image}; }},
+      {.name = "pull",
+       .metavar = names(kPullPolicies),
+       .group = G::kRoot,
+       .help = "when --image asks its registry: missing (when the cache lacks the image), "
+               "always (the tag's manifest each time), never",
+       .file = {"pull", "pull", FileType::kString},
+       .parse = [](RunOptions& o, const SettingValue& v) { o.pull = choice(v, kPullPolicies); },
+       .show = [](const RunOptions& o) { return shown(kPullPolicies, o.pull); }},
+      {.name = "platform",
+       .metavar = "OS/ARCH[/VARIANT]",
+       .group = G::kRoot,
+       .help = "the image to choose from a multi-platform image (guests run linux/amd64)",
+       .parse =
+           [](RunOptions& o, const SettingValue& v) {
+             try {
+               o.platform = parse_platform(v.text).str();
+             } catch (const Error& e) {
+               refuse(v, e.what(), e.hint());
+             }
+           },
+       .show = [](const RunOptions& o) { return Shown{o.platform}; }},
+      {.name = "tls-verify",
+       .metavar = "true|false",
+       .group = G::kRoot,
+       .help = "false: allow a registry over plain HTTP or with a certificate that is not "
+               "trusted; default: verified, unless registries.conf marks it insecure",
+       .parse = [](RunOptions& o, const SettingValue& v) { o.tls_verify = choice(v, kBooleans); },
+       .show =
+           [](const RunOptions& o) {
+             return Shown{!o.tls_verify ? "registries.conf's" : *o.tls_verify ? "true" : "false"};
+           }},
+      {.name = "cert-dir",
+       .metavar = "DIR",
+       .group = G::kRoot,
+       .help = "the registry's CA certificates (*.crt) and client certificate (*.cert, *.key), "
+               "instead of /etc/containers/certs.d/HOST:PORT",
+       .parse = [](RunOptions& o, const SettingValue& v) { o.cert_dir = path(v); },
+       .show =
+           [](const RunOptions& o) { return Shown{o.cert_dir.empty() ? "certs.d" : o.cert_dir}; }},
+      {.name = "authfile",
+       .metavar = "FILE",
+       .group = G::kRoot,
+       .help = "the registry credentials to use (an auth.json or config.json), instead of "
+               "$REGISTRY_AUTH_FILE, podman's and docker's",
+       .parse = [](RunOptions& o, const SettingValue& v) { o.authfile = path(v); },
+       .show =
+           [](const RunOptions& o) {
+             return Shown{o.authfile.empty() ? "the default" : o.authfile};
+           }},
       {.name = "rootfs",
        .metavar = "DIR",
        .group = G::kRoot,

@@ -74,6 +74,13 @@ const std::vector<std::pair<Args, std::string>> kGoodValues = {
     {{"--share-fs", "9p"}, "share-fs 9p"},
     {{"--bare"}, "bare yes"},
     {{"--image", "oci:layout:1.2"}, "image oci:layout:1.2"},
+    {{"--pull", "always"}, "pull always"},
+    {{"--pull", "never"}, "pull never"},
+    {{"--platform", "linux/arm64/v8"}, "platform linux/arm64/v8"},
+    {{"--tls-verify=false"}, "tls-verify false"},
+    {{"--tls-verify", "true"}, "tls-verify true"},
+    {{"--cert-dir", "/etc/certs"}, "cert-dir /etc/certs"},
+    {{"--authfile", "/a/auth.json"}, "authfile /a/auth.json"},
     {{"--rootfs", "/srv/root"}, "rootfs /srv/root"},
     {{"--root-disk", "/d/root.ext4:rw"}, "root-disk /d/root.ext4:rw"},
     {{"--root-disk", "/d/root.sqfs"}, "root-disk /d/root.sqfs"},
@@ -150,10 +157,15 @@ TEST(Settings, DefaultsAreShownAsDefaults) {
                               "image none",
                               "rootfs none",
                               "root-disk none",
+                              "pull missing",
+                              "platform linux/amd64",
+                              "tls-verify registries.conf's",
+                              "cert-dir certs.d",
+                              "authfile the default",
                               "user yours",
                               "entrypoint the image's"})
     EXPECT_EQ(origin(o, setting), "default") << setting;
-  EXPECT_EQ(describe_settings(o).size(), 21u);  // no volumes, variables, capabilities, ports
+  EXPECT_EQ(describe_settings(o).size(), 26u);  // no volumes, variables, capabilities, ports
 }
 
 TEST(Settings, BadValuesAreRefusedWithWhatWasWritten) {
@@ -182,6 +194,12 @@ TEST(Settings, BadValuesAreRefusedWithWhatWasWritten) {
            {{"--boot-timeout", "-1s"}, "--boot-timeout -1s: not a duration: " + kDuration},
            {{"--accel", "hvf"}, "--accel hvf: not a known value: use auto, kvm or tcg"},
            {{"--share-fs", "nfs"}, "--share-fs nfs: not a known value: use auto, virtiofs or 9p"},
+           {{"--pull", "sometimes"},
+            "--pull sometimes: not a known value: use missing, always or never"},
+           {{"--tls-verify", "no"}, "--tls-verify no: not a known value: use true or false"},
+           {{"--platform", "amd64"},
+            "--platform amd64: the platform \"amd64\" is not OS/ARCH[/VARIANT]: write it as "
+            "docker does, such as linux/amd64 or linux/arm64/v8"},
            {{"--tty", "maybe so"},
             "--tty 'maybe so': not a known value: use auto, always or never"},
            {{"-e", "=x"},
@@ -243,6 +261,7 @@ const std::vector<Both> kSameBothWays = {
     {{"--accel", "tcg"}, "accel = \"tcg\""},
     {{"--share-fs", "9p"}, "share-fs = \"9p\""},
     {{"--image", "oci:img:1"}, "image = \"oci:img:1\""},
+    {{"--pull", "never"}, "pull = \"never\""},
     {{"--kernel", "k/vmlinux"}, "kernel = \"k/vmlinux\""},
     {{"-v", "data:/in:ro", "-v", "/x"}, "volumes = [\"data:/in:ro\", \"/x\"]"},
     {{"-e", "A=1", "-e", "B=two words"}, "[env]\nA = \"1\"\nB = \"two words\""},

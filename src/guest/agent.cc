@@ -1,4 +1,5 @@
-// execvm's guest agent: PID 1 of every execvm VM. It mounts the guest's own filesystems, says
+// execvm's guest agent: PID 1 of every execvm VM, and the tools `chain` and `init` (see
+// tools/tools.h) by its first argument. As PID 1 it mounts the guest's own filesystems, says
 // hello to the host, takes the RunSpec, runs the command with its stdio relayed as frames, reaps
 // orphans, reports the exit status and the end of the output, waits for the host's
 // acknowledgement and ends the VM. It must never exit: PID 1 exiting is a kernel panic.
@@ -8,6 +9,8 @@
 
 #include <cstdio>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "guest/channel.h"
 #include "guest/network.h"
@@ -19,6 +22,9 @@
 #include "guest/user.h"
 #include "protocol/frame.h"
 #include "spec/run_spec.h"
+#include "tools/chain.h"
+#include "tools/init.h"
+#include "tools/tools.h"
 #include "util/error.h"
 
 namespace execvm::guest {
@@ -97,11 +103,22 @@ void set_hostname(const std::string& name) {
 }  // namespace
 }  // namespace execvm::guest
 
-int main() {
+int main(int argc, char** argv) {
+  using namespace execvm::tools;
+  // A multi-call binary: `chain` and `init` by the first argument (or `chain` by its name).
+  std::vector<std::string> args(argv + 1, argv + argc);
+  size_t skip = 0;
+  std::string tool = tool_for(argc > 0 ? argv[0] : "", args, &skip);
+  args.erase(args.begin(), args.begin() + static_cast<long>(skip));
+  if (tool == "chain") return chain_main(args);
+  if (tool == "init" || (::getpid() == 1 && args.empty() && kernel_asks_for_init()))
+    return init_main(args);
   if (::getpid() != 1) {
     fprintf(stderr,
             "execvm-agent is PID 1 of an execvm virtual machine and is not run by hand.\n"
-            "To run a command in a VM: execvm [OPTIONS] [--] COMMAND [ARG...]\n");
+            "To run a command in a VM: execvm [OPTIONS] [--] COMMAND [ARG...]\n"
+            "Its tools: %s chain ... and %s init ... (see execvm chain --help)\n",
+            kToolsPath, kToolsPath);
     return 2;
   }
   execvm::guest::run();

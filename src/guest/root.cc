@@ -7,6 +7,7 @@
 
 #include <cerrno>
 
+#include "tools/tools.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/paths.h"
@@ -66,6 +67,13 @@ void apply(const RootStep& s) {
     case RootStep::Kind::kShareTarget:
       make_share_target(s.target, s.source);
       break;
+    case RootStep::Kind::kFile: {
+      struct stat st;
+      if (::lstat(s.target.c_str(), &st) == 0) break;
+      Fd made(::open(s.target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755));
+      if (!made) throw_errno("create " + s.target);
+      break;
+    }
     case RootStep::Kind::kSwitchRoot:
       if (::chdir(s.target.c_str()) < 0) throw_errno("chdir " + s.target);
       mount_or_throw({RootStep::Kind::kMount, "/", ".", "", "", MS_MOVE});
@@ -77,10 +85,21 @@ void apply(const RootStep& s) {
 
 }  // namespace
 
+std::vector<RootStep> plan_tools(const std::string& root) {
+  using Kind = RootStep::Kind;
+  const std::string target = root + tools::kToolsPath;
+  return {
+      {Kind::kDirectory, parent_directory(target)},
+      {Kind::kFile, target},
+      {Kind::kMount, target, "/init", "", "", MS_BIND},
+      {Kind::kMount, target, "", "", "", MS_REMOUNT | MS_BIND | MS_RDONLY},
+  };
+}
+
 std::vector<RootStep> plan_root(const RunSpec& spec) {
   using Kind = RootStep::Kind;
   std::vector<RootStep> steps;
-  if (spec.root.fstype.empty()) return steps;
+  if (spec.root.fstype.empty()) return plan_tools("");
   auto mount = [&](std::string source, std::string target, std::string fstype, unsigned long flags,
                    std::string options) {
     steps.push_back({Kind::kMount, std::move(target), std::move(source), std::move(fstype),
@@ -114,6 +133,7 @@ std::vector<RootStep> plan_root(const RunSpec& spec) {
     steps.push_back({Kind::kDirectory, root + dir});
     mount("tmpfs", root + dir, "tmpfs", MS_NOSUID | MS_NODEV, mode);
   }
+  for (RootStep& step : plan_tools(root)) steps.push_back(std::move(step));
   for (const auto& m : spec.mounts) {
     std::string target = root + m.target;
     if (m.fstype == "bind") {

@@ -18,6 +18,7 @@ struct RootStep {
     kShareTarget,  // make TARGET in the new root for a share: a directory, or an empty file when
                    // SOURCE (a path in the shared root, for a bind) is a file; with the host's
                    // modes and owners where the host has the same path
+    kFile,         // an empty file TARGET, when there is nothing there: a file's mount point
     kSwitchRoot,   // the new root (TARGET) takes the place of the initramfs
   };
   Kind kind;
@@ -27,9 +28,14 @@ struct RootStep {
   bool operator==(const RootStep&) const = default;
 };
 
-// The steps that build the root SPEC asks for (none when spec.root is empty: the initramfs is
-// the root).
+// The steps that build the root SPEC asks for. When spec.root is empty the initramfs stays the
+// root, and the steps only offer the agent's tools there.
 std::vector<RootStep> plan_root(const RunSpec& spec);
+
+// The steps that offer the agent (the initramfs's /init) as tools::kToolsPath under ROOT ("" for
+// the initramfs itself): bound read-only onto a file of the guest's own /run, so that nothing is
+// written into a root that writes through.
+std::vector<RootStep> plan_tools(const std::string& root);
 
 // Carries out plan_root(SPEC). Throws Error naming the step that failed.
 void enter_root(const RunSpec& spec);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 
+#include <algorithm>
+
 namespace execvm::guest {
 namespace {
 
@@ -29,6 +31,9 @@ std::vector<std::string> lines(const std::vector<RootStep>& steps) {
       case Kind::kShareTarget:
         out.push_back("target " + s.target + (s.source.empty() ? "" : " like " + s.source));
         break;
+      case Kind::kFile:
+        out.push_back("file " + s.target);
+        break;
       case Kind::kSwitchRoot:
         out.push_back("switch " + s.target);
         break;
@@ -37,9 +42,15 @@ std::vector<std::string> lines(const std::vector<RootStep>& steps) {
   return out;
 }
 
-TEST(RootPlan, TheInitramfsStaysTheRootWithoutOne) {
+TEST(RootPlan, TheInitramfsStaysTheRootWithoutOneAndOffersTheTools) {
   RunSpec spec;
-  EXPECT_TRUE(plan_root(spec).empty());
+  std::vector<std::string> want = {
+      "mkdir /run/execvm",
+      "file /run/execvm/execvm",
+      "mount  /init /run/execvm/execvm bind",
+      "mount   /run/execvm/execvm ro bind remount",
+  };
+  EXPECT_EQ(lines(plan_root(spec)), want);
 }
 
 TEST(RootPlan, NinePRootWithAShare) {
@@ -66,6 +77,10 @@ TEST(RootPlan, NinePRootWithAShare) {
       "mount tmpfs tmpfs /.execvm/root/tmp mode=1777",
       "mkdir /.execvm/root/run",
       "mount tmpfs tmpfs /.execvm/root/run mode=0755",
+      "mkdir /.execvm/root/run/execvm",
+      "file /.execvm/root/run/execvm/execvm",
+      "mount  /init /.execvm/root/run/execvm/execvm bind",
+      "mount   /.execvm/root/run/execvm/execvm ro bind remount",
       "target /.execvm/root/work/repo",
       "mount 9p share0 /.execvm/root/work/repo trans=virtio",
       "switch /.execvm/root",
@@ -107,6 +122,12 @@ TEST(RootPlan, AWritableRootIsMountedAsItIsWithoutOverlay) {
   EXPECT_EQ(got[0], "mkdir /.execvm/root");
   EXPECT_EQ(got[1], "mount ext4 /dev/disk/by-id/virtio-execvm-root /.execvm/root");
   for (const auto& line : got) EXPECT_EQ(line.find("overlay"), std::string::npos) << line;
+  // The tools on the guest's own /run, not on the disk that is written through.
+  auto bind =
+      std::find(got.begin(), got.end(), "mount  /init /.execvm/root/run/execvm/execvm bind");
+  auto run = std::find(got.begin(), got.end(), "mount tmpfs tmpfs /.execvm/root/run mode=0755");
+  EXPECT_LT(run, bind);
+  EXPECT_NE(bind, got.end());
   EXPECT_EQ(got.back(), "switch /.execvm/root");
 }
 

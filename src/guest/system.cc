@@ -1,7 +1,9 @@
 #include "guest/system.h"
 
+#include <cpuid.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <sys/io.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
@@ -55,6 +57,11 @@ void mount_runtime(const std::string& root) {
   for (auto [target, link] : links) ::symlink(target, (root + link).c_str());
   ::unlink((root + "/dev/ptmx").c_str());
   ::symlink("pts/ptmx", (root + "/dev/ptmx").c_str());
+}
+
+void mount_run_and_tmp(const std::string& root) {
+  mount_one("tmpfs", root + "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+  mount_one("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
 }
 
 namespace {
@@ -149,11 +156,25 @@ void log_line(const std::string& line) {
   write_all(STDERR_FILENO, out);
 }
 
-void power_off() {
+uint16_t debug_exit_port() {
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & (1u << 31))) return 0;
+  for (uint16_t port : {0x501, 0xf4}) {
+    if (::ioperm(port, 1, 1) < 0) return 0;
+    if (::inb(port) == 0) return port;
+    ::ioperm(port, 1, 0);
+  }
+  return 0;
+}
+
+void power_off(std::optional<int> exit_status) {
   ::sync();
   // A root written through (--root-disk FILE:rw) is left clean, its journal empty, where nothing
   // holds it open for writing any more; an overlay root refuses, which does no harm.
   ::mount("", "/", nullptr, MS_REMOUNT | MS_RDONLY, nullptr);
+  if (exit_status) {
+    if (uint16_t port = debug_exit_port()) ::outb(static_cast<unsigned char>(*exit_status), port);
+  }
   ::reboot(RB_AUTOBOOT);
   // Only reached if the kernel refused; PID 1 must never exit (that is a kernel panic).
   for (;;) ::pause();

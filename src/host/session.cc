@@ -70,7 +70,7 @@ std::unique_ptr<Root> make_root(const RunOptions& options, const RunSpec& spec,
   if (options.bare) {
     return std::make_unique<BareRoot>(
         BareRootRequest{spec.argv[0], command_path(spec.env), spec.cwd,
-                        split_library_path(env_value(spec.env, "LD_LIBRARY_PATH"))});
+                        split_library_path(env_value(spec.env, "LD_LIBRARY_PATH")), spec.argv});
   }
   return std::make_unique<HostRoot>(share_request(spec, options.volumes), options.share_fs);
 }
@@ -139,8 +139,13 @@ int run_session(const RunOptions& options, const Caller& caller) {
   // An image is opened at once (its config makes the spec; converting it waits for the root's
   // prepare()). A directory or disk as the root has an image's rules, with an empty config.
   std::optional<Image> image;
-  if (!options.image.empty())
-    image = open_image(image_reference(options.image, options.image_base), images_directory());
+  if (!options.image.empty()) {
+    // A registry's layers download while the rest is prepared, and are converted as they come.
+    PullOptions pull = pull_options(options);
+    pull.background = true;
+    image =
+        open_image(image_reference(options.image, options.image_base), images_directory(), pull);
+  }
   std::optional<ImageConfig> image_config;
   if (image)
     image_config = image->config;

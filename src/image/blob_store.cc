@@ -21,37 +21,6 @@ namespace {
 
 constexpr size_t kBufferSize = 1 << 20;
 
-// A temporary file that is removed unless it was renamed into place.
-class TempFile {
- public:
-  explicit TempFile(const std::string& dir) {
-    std::string pattern = join_path(dir, ".tmp-XXXXXX");
-    std::vector<char> buf(pattern.begin(), pattern.end());
-    buf.push_back('\0');
-    fd_.reset(::mkostemp(buf.data(), O_CLOEXEC));
-    if (!fd_) throw_errno("cannot create a file in " + dir);
-    path_ = buf.data();
-  }
-  ~TempFile() {
-    if (!path_.empty()) ::unlink(path_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  int fd() const { return fd_.get(); }
-  const std::string& path() const { return path_; }
-  void commit(const std::string& target) {
-    if (::fchmod(fd_.get(), 0444) != 0) throw_errno("cannot set the mode of " + path_);
-    fd_.reset();
-    if (::rename(path_.c_str(), target.c_str()) != 0) throw_errno("cannot rename into " + target);
-    path_.clear();
-  }
-
- private:
-  Fd fd_;
-  std::string path_;
-};
-
 void check_result(const ImportedBlob& blob, const BlobExpectation& expect, std::string_view what) {
   if (expect.size && blob.size != *expect.size)
     throw Error(std::string(what) + " has " + std::to_string(blob.size) + " bytes, not the " +
@@ -89,32 +58,82 @@ bool BlobStore::contains(const Digest& digest, std::optional<uint64_t> size) con
 
 ImportedBlob BlobStore::import(const Reader& read, const BlobExpectation& expect,
                                std::string_view what, const Check& check) const {
-  std::string algorithm = expect.digest ? expect.digest->algorithm : "sha256";
-  std::string dir = join_path(join_path(dir_, "blobs"), algorithm);
-  make_dirs(dir);
-  TempFile temp(dir);
-  DigestHasher hasher(algorithm);
-  ImportedBlob blob;
+  BlobWriter writer(*this, expect, std::string(what));
   std::vector<char> buf(kBufferSize);
   for (;;) {
     size_t n = read(buf.data(), buf.size());
     if (n == 0) break;
-    if (expect.size && blob.size + n > *expect.size)
-      throw Error(std::string(what) + " is larger than the " + std::to_string(*expect.size) +
-                  " bytes its descriptor says");
-    if (blob.head.size() < kBlobHeadSize)
-      blob.head.append(buf.data(), std::min(n, kBlobHeadSize - blob.head.size()));
-    hasher.update(buf.data(), n);
-    if (!write_all(temp.fd(), std::string_view(buf.data(), n)))
-      throw_errno("cannot write " + std::string(what) + " into " + dir);
-    blob.size += n;
+    writer.write(std::string_view(buf.data(), n));
   }
-  blob.digest = hasher.digest();
-  check_result(blob, expect, what);
-  if (check) check(blob);
-  blob.path = path(blob.digest);
-  temp.commit(blob.path);
-  return blob;
+  return writer.commit(check);
+}
+
+Fd BlobStore::lock_blob(const Digest& digest) const {
+  std::string dir = join_path(dir_, "locks");
+  make_dirs(dir);
+  return lock_file(join_path(dir, digest.algorithm + "-" + digest.hex + ".lock"));
+}
+
+void BlobStore::unlock_blob(const Digest& digest, Fd held) const {
+  std::string path =
+      join_path(join_path(dir_, "locks"), digest.algorithm + "-" + digest.hex + ".lock");
+  ::unlink(path.c_str());  // under the lock: a waiter then takes the file at PATH anew
+  held.reset();
+}
+
+BlobWriter::BlobWriter(const BlobStore& store, BlobExpectation expect, std::string what)
+    : store_(store),
+      expect_(std::move(expect)),
+      what_(std::move(what)),
+      hasher_(expect_.digest ? expect_.digest->algorithm : "sha256") {
+  std::string algorithm = expect_.digest ? expect_.digest->algorithm : "sha256";
+  dir_ = join_path(join_path(store_.images_dir(), "blobs"), algorithm);
+  make_dirs(dir_);
+  std::string pattern = join_path(dir_, ".tmp-XXXXXX");
+  std::vector<char> buf(pattern.begin(), pattern.end());
+  buf.push_back('\0');
+  fd_ = ::mkostemp(buf.data(), O_CLOEXEC);
+  if (fd_ < 0) throw_errno("cannot create a file in " + dir_);
+  temp_path_ = buf.data();
+}
+
+BlobWriter::~BlobWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
+}
+
+void BlobWriter::write(std::string_view data) {
+  if (data.empty()) return;
+  if (expect_.size && blob_.size + data.size() > *expect_.size)
+    throw Error(what_ + " is larger than the " + std::to_string(*expect_.size) +
+                " bytes its descriptor says");
+  if (blob_.head.size() < kBlobHeadSize)
+    blob_.head.append(data.substr(0, kBlobHeadSize - blob_.head.size()));
+  hasher_.update(data);
+  if (!write_all(fd_, data)) throw_errno("cannot write " + what_ + " into " + dir_);
+  blob_.size += data.size();
+}
+
+void BlobWriter::restart() {
+  if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0)
+    throw_errno("cannot start " + what_ + " again in " + dir_);
+  hasher_ = DigestHasher(expect_.digest ? expect_.digest->algorithm : "sha256");
+  blob_ = ImportedBlob{};
+}
+
+ImportedBlob BlobWriter::commit(const std::function<void(const ImportedBlob&)>& check) {
+  if (temp_path_.empty()) throw Error(what_ + " was committed already");
+  blob_.digest = hasher_.digest();
+  check_result(blob_, expect_, what_);
+  if (check) check(blob_);
+  blob_.path = store_.path(blob_.digest);
+  if (::fchmod(fd_, 0444) != 0) throw_errno("cannot set the mode of " + temp_path_);
+  ::close(fd_);
+  fd_ = -1;
+  if (::rename(temp_path_.c_str(), blob_.path.c_str()) != 0)
+    throw_errno("cannot rename into " + blob_.path);
+  temp_path_.clear();
+  return blob_;
 }
 
 ImportedBlob BlobStore::import_fd(int fd, const BlobExpectation& expect, std::string_view what,

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "image/digest.h"
+#include "util/fd.h"
 
 struct archive;
 
@@ -34,6 +35,37 @@ struct ImportedBlob {
 
 // Checks DATA against EXPECT as import() would (the same messages), writing nothing.
 void check_blob(std::string_view data, const BlobExpectation& expect, std::string_view what);
+
+class BlobStore;
+
+// A blob being written into a store as it arrives (a download): bytes are hashed and written to a
+// temporary file in the store, which commit() checks and renames into place. A writer that goes
+// without commit() leaves nothing behind.
+class BlobWriter {
+ public:
+  BlobWriter(const BlobStore& store, BlobExpectation expect, std::string what);
+  ~BlobWriter();
+  BlobWriter(const BlobWriter&) = delete;
+  BlobWriter& operator=(const BlobWriter&) = delete;
+
+  // Appends DATA. Throws Error when it makes the blob larger than expected or cannot be written.
+  void write(std::string_view data);
+  // The bytes written so far (where a resumed download goes on from).
+  uint64_t size() const { return blob_.size; }
+  // Drops what was written: the blob starts again from its first byte.
+  void restart();
+  // Checks what was written against the expectation (and CHECK), and renames it into place.
+  // Throws Error as BlobStore::import does, leaving nothing.
+  ImportedBlob commit(const std::function<void(const ImportedBlob&)>& check = {});
+
+ private:
+  const BlobStore& store_;
+  BlobExpectation expect_;
+  std::string what_, dir_, temp_path_;
+  int fd_ = -1;
+  DigestHasher hasher_;
+  ImportedBlob blob_;
+};
 
 class BlobStore {
  public:
@@ -63,6 +95,12 @@ class BlobStore {
                             std::string_view what, const Check& check = {}) const;
   ImportedBlob import_entry(struct archive* archive, const BlobExpectation& expect,
                             std::string_view what, const Check& check = {}) const;
+
+  // An exclusive lock on DIGEST's blob (a file under IMAGES_DIR/locks/), for one writer of it at
+  // a time among processes: whoever holds it and finds the blob missing fetches it. Held until
+  // the Fd goes; unlock_blob() removes the lock file while it is held.
+  Fd lock_blob(const Digest& digest) const;
+  void unlock_blob(const Digest& digest, Fd held) const;
 
  private:
   std::string dir_;

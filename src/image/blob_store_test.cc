@@ -6,11 +6,14 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "image/image_fixtures.h"
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/paths.h"
 #include "util/sys.h"
 #include "util/testing.h"
 
@@ -149,5 +152,56 @@ TEST(BlobStoreTest, ImportsAnArchiveEntry) {
   EXPECT_EQ(read_file(blob.path), content);
 }
 
+TEST(BlobStoreTest, AWriterTakesABlobInPiecesAndCanStartAgain) {
+  TempDir dir;
+  BlobStore store(dir / "images");
+  std::string data = "a blob that arrives in pieces";
+  Digest digest = digest_of(data);
+  {
+    BlobWriter writer(store, BlobExpectation{digest, data.size()}, "layer 1");
+    writer.write("garbage");
+    writer.restart();  // the server sent the whole blob after all
+    EXPECT_EQ(writer.size(), 0u);
+    writer.write(data.substr(0, 5));
+    writer.write(data.substr(5));
+    EXPECT_EQ(writer.size(), data.size());
+    ImportedBlob blob = writer.commit();
+    EXPECT_EQ(blob.path, store.path(digest));
+    EXPECT_EQ(read_file(blob.path), data);
+  }
+  // One that goes without commit, or fails it, leaves nothing.
+  Digest other = digest_of("other");
+  {
+    BlobWriter writer(store, BlobExpectation{other, std::nullopt}, "layer 2");
+    writer.write("half");
+  }
+  {
+    BlobWriter writer(store, BlobExpectation{other, 5}, "layer 2");
+    EXPECT_THROW(writer.write("too long"), Error);
+    writer.write("othex");
+    EXPECT_THROW(writer.commit(), Error);
+  }
+  EXPECT_FALSE(store.contains(other));
+  for (const auto& name : directory_names(blob_dir(dir))) EXPECT_EQ(name, digest.hex);
+}
+
+TEST(BlobStoreTest, ABlobLockIsHeldByOneAtATime) {
+  TempDir dir;
+  BlobStore store(dir / "images");
+  Digest digest = digest_of("x");
+  Fd held = store.lock_blob(digest);
+  std::atomic<bool> got{false};
+  std::thread other([&] {
+    Fd second = store.lock_blob(digest);
+    got = true;
+    store.unlock_blob(digest, std::move(second));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(got);
+  store.unlock_blob(digest, std::move(held));  // removes the file: the waiter takes a new one
+  other.join();
+  EXPECT_TRUE(got);
+  EXPECT_TRUE(directory_names(dir / "images/locks").empty());
+}
 }  // namespace
 }  // namespace execvm

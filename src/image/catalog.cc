@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -71,7 +72,8 @@ CatalogRecord catalog_record(const Image& image, const std::string& rootfs,
   // An archive's config and manifest are imported beside its layers (a layout's are its own).
   if (image.source != "oci-layout") {
     BlobStore store(images_dir);
-    for (const std::string* digest : {&image.config_digest, &image.manifest_digest}) {
+    for (const std::string* digest :
+         {&image.config_digest, &image.manifest_digest, &image.index_digest}) {
       if (digest->empty()) continue;
       try {
         std::string path = store.path(parse_digest(*digest, "the image's digest"));
@@ -228,6 +230,36 @@ std::vector<std::string> Catalog::unreferenced(const std::vector<CatalogRecord>&
     std::string path = join_path(catalog, name);
     std::optional<time_t> m = mtime(path);
     if (m && !name.ends_with(".json") && now - *m > kStaleSeconds) out.push_back(path);
+  }
+  // A registry's tag record (tags/REGISTRY/REPOSITORY/TAG.json) goes with the manifest it
+  // names; an unreadable one, or a temporary, once stale.
+  BlobStore store(dir_);
+  std::function<void(const std::string&)> tags = [&](const std::string& dir) {
+    for (const auto& name : directory_names(dir)) {
+      std::string path = join_path(dir, name);
+      if (is_directory(path)) {
+        tags(path);
+        continue;
+      }
+      std::optional<time_t> m = mtime(path);
+      if (!m) continue;
+      std::string blob;
+      try {
+        nlohmann::json j = nlohmann::json::parse(read_file(path));
+        blob = store.path(parse_digest(j.at("digest").get<std::string>(), path));
+      } catch (const std::exception&) {
+      }
+      if ((blob.empty() || temporary(name)) ? now - *m > kStaleSeconds : orphan(blob, *m))
+        out.push_back(path);
+    }
+  };
+  tags(join_path(dir_, "tags"));
+  // Locks of blobs whose pull was killed: left for an hour, as a pull may be waiting on one.
+  std::string locks = join_path(dir_, "locks");
+  for (const auto& name : directory_names(locks)) {
+    std::string path = join_path(locks, name);
+    std::optional<time_t> m = mtime(path);
+    if (m && now - *m > kStaleSeconds) out.push_back(path);
   }
   return out;
 }

@@ -287,6 +287,24 @@ TEST(Catalog, UnreferencedListsOrphansAndStaleTemporaries) {
                                           aged_file(rootfs, base_name(fresh) + ".ok", 10),
                                           aged_file(rootfs, base_name(fresh) + ".lock", 2 * hour),
                                           aged_file(blobs, std::string(64, '3'), 10)};
+  // Registry tag records: one naming the kept record's blob stays, one naming a blob nothing
+  // uses goes, as does an unreadable one and a stale lock of a killed pull; a fresh lock stays.
+  std::string tags = images + "/tags/reg.example:5000/team/app";
+  make_dirs(tags);
+  auto tag_record = [&](const std::string& name, const std::string& digest_hex, time_t age) {
+    std::string path = aged_file(tags, name, age);
+    write_file(path, R"({"digest":"sha256:)" + digest_hex + R"(","size":1,"mediaType":""})");
+    time_t then = ::time(nullptr) - age;
+    struct utimbuf times = {then, then};
+    ::utime(path.c_str(), &times);
+    return path;
+  };
+  tag_record("kept.json", std::string(64, '1'), 2 * hour);
+  want.push_back(tag_record("orphan.json", std::string(64, '2'), 2 * hour));
+  want.push_back(aged_file(tags, "broken.json", 2 * hour));
+  want.push_back(
+      aged_file(images + "/locks", "sha256-" + std::string(64, '5') + ".lock", 2 * hour));
+  aged_file(images + "/locks", "sha256-" + std::string(64, '6') + ".lock", 60);
   // Not files: left alone.
   make_dirs(rootfs + "/a-directory");
   make_dirs(blobs + "/" + std::string(64, '4'));
@@ -308,6 +326,7 @@ TEST(Catalog, UnreferencedListsOrphansAndStaleTemporaries) {
   std::vector<std::string> all = want;
   for (const auto& name : {"", ".ok", ".lock"}) all.push_back(used.rootfs + name);
   all.push_back(used.blobs[0]);
+  all.push_back(tags + "/kept.json");
   EXPECT_EQ(sorted(catalog.unreferenced({})), sorted(all));
   // A record in both lists is kept.
   EXPECT_EQ(sorted(catalog.unreferenced({used}, {used})), sorted(want));

@@ -336,7 +336,10 @@ FlattenResult flatten_image(const Image& image, const std::string& output,
   FlattenProgress done;
   for (const ImageLayer& layer : image.layers) {
     struct stat st {};
-    if (::stat(layer.path.c_str(), &st) == 0) done.bytes_total += static_cast<uint64_t>(st.st_size);
+    if (image.pending)  // still arriving: as large as the manifest says
+      done.bytes_total += layer.size;
+    else if (::stat(layer.path.c_str(), &st) == 0)
+      done.bytes_total += static_cast<uint64_t>(st.st_size);
   }
 
   SquashfsWriter::Options writer_options;
@@ -353,11 +356,12 @@ FlattenResult flatten_image(const Image& image, const std::string& output,
     const ImageLayer& layer = image.layers[i];
     std::string where = "image layer " + shown(short_digest(layer.digest)) + " (" +
                         std::to_string(i + 1) + " of " + std::to_string(count) + ")";
+    if (image.pending) image.pending->wait(i);  // the pull's own error when it failed
     std::optional<LayerStream> stream;
     try {
       stream.emplace(layer, options.limits);
     } catch (const Error& e) {
-      throw Error(where + ": " + e.what(), e.hint());
+      throw Error(where + ": " + e.what(), e.hint(), e.exit_code());
     }
     uint64_t free_at_start = free_space();
     uint64_t next_check = kFreeSpaceStep;
@@ -403,7 +407,7 @@ FlattenResult flatten_image(const Image& image, const std::string& output,
       std::string entry_part = e.entry().empty() ? "" : ", entry '" + shown(e.entry()) + "'";
       throw Error(where + entry_part + ": " + e.what(), kHostileHint);
     } catch (const Error& e) {
-      throw Error(where + ": " + e.what(), e.hint());
+      throw Error(where + ": " + e.what(), e.hint(), e.exit_code());
     }
     result.uncompressed_bytes += stream->tar_bytes();
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,12 +37,25 @@ struct ImageLayer {
   bool operator==(const ImageLayer&) const = default;
 };
 
+// Layers still arriving (a registry pull under way): their files appear one by one.
+class PendingLayers {
+ public:
+  virtual ~PendingLayers() = default;
+  // Returns once layer LAYER (from 0) is in its file; throws the pull's Error when it fails.
+  virtual void wait(size_t layer) = 0;
+  // Returns once every layer is in (and what the pull records is written); throws as wait().
+  virtual void finish() = 0;
+  // Whether no layer is still arriving (all in, or the pull failed).
+  virtual bool done() const = 0;
+};
+
 struct Image {
   std::string reference;        // as the user wrote it
   std::string source;           // "oci-layout", "oci-archive", "docker-archive"
   std::string location;         // the absolute path of the layout directory or archive
   std::string tag;              // the tag chosen, if any
   std::string manifest_digest;  // "sha256:<hex>"
+  std::string index_digest;     // the index the manifest was chosen from (a registry's), if any
   std::string config_digest;    // "sha256:<hex>": the image ID, as docker shows it
   std::string platform;         // "linux/amd64"
   std::string created;          // the config's "created", if any
@@ -50,6 +64,8 @@ struct Image {
   // The OCI chain ID of the layers' diff IDs ("sha256:<hex>"): what the root filesystem
   // image is keyed by.
   std::string chain_id;
+  // Set while the layers are still being pulled (registry/pull.h): a conversion waits on it.
+  std::shared_ptr<PendingLayers> pending;
 };
 
 }  // namespace execvm

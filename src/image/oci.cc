@@ -166,23 +166,39 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-bool is_amd64(const Descriptor& d) {
-  return d.platform && d.platform->os == "linux" && d.platform->architecture == "amd64";
+// The variant a platform without one means ("arm64" is "v8").
+std::string default_variant(const std::string& architecture) {
+  if (architecture == "amd64") return "v1";
+  if (architecture == "arm64") return "v8";
+  return "";
 }
 
-// The linux/amd64 entry of ENTRIES (the index WHAT's), attestations skipped: the one without a
-// variant (or v1) first. An index with a single entry that says no platform: that entry.
+bool same_platform(const Platform& have, const Platform& want) {
+  return have.os == want.os && have.architecture == want.architecture;
+}
+
+// The WANT entry of ENTRIES (the index WHAT's), attestations skipped: with WANT's variant when it
+// names one, else the one without a variant (or the architecture's default) first. An index with
+// a single entry that says no platform: that entry.
 const Descriptor& choose_platform(const std::vector<const Descriptor*>& entries,
-                                  std::string_view what) {
+                                  std::string_view what, const Platform& want) {
   std::vector<const Descriptor*> candidates;
   for (const Descriptor* d : entries)
     if (!is_attestation(*d)) candidates.push_back(d);
   if (candidates.empty()) throw Error(std::string(what) + " lists no image manifests");
   if (candidates.size() == 1 && !candidates[0]->platform) return *candidates[0];
+  std::string fallback = default_variant(want.architecture);
+  auto variant_of = [&](const Descriptor* d) {
+    return d->platform->variant.empty() ? fallback : d->platform->variant;
+  };
   const Descriptor* any_variant = nullptr;
   for (const Descriptor* d : candidates) {
-    if (!is_amd64(*d)) continue;
-    if (d->platform->variant.empty() || d->platform->variant == "v1") return *d;
+    if (!d->platform || !same_platform(*d->platform, want)) continue;
+    if (!want.variant.empty()) {
+      if (variant_of(d) == want.variant) return *d;
+      continue;
+    }
+    if (variant_of(d) == fallback) return *d;
     if (!any_variant) any_variant = d;
   }
   if (any_variant) return *any_variant;
@@ -191,8 +207,9 @@ const Descriptor& choose_platform(const std::vector<const Descriptor*>& entries,
     std::string p = d->platform ? d->platform->str() : "(no platform given)";
     if (std::find(platforms.begin(), platforms.end(), p) == platforms.end()) platforms.push_back(p);
   }
-  throw Error(std::string(what) + " has no linux/amd64 image; it has " + join(platforms),
-              "execvm runs linux/amd64 images");
+  throw Error(std::string(what) + " has no " + want.str() + " image; it has " + join(platforms),
+              want.str() == kDefaultPlatform ? "execvm runs linux/amd64 images"
+                                             : "choose one of those with --platform");
 }
 
 // Matches TAG against an index.json entry's names.
@@ -217,7 +234,8 @@ struct Reached {
 };
 
 // Follows DESC down nested indexes (choosing linux/amd64 in each) to a manifest.
-Reached descend(const Descriptor& desc, const JsonBlobReader& read, int depth) {
+Reached descend(const Descriptor& desc, const JsonBlobReader& read, int depth,
+                const Platform& want) {
   std::string what = describe(desc);
   if (depth > kMaxIndexDepth)
     throw Error(what + " is nested more than " + std::to_string(kMaxIndexDepth) + " levels deep");
@@ -225,7 +243,7 @@ Reached descend(const Descriptor& desc, const JsonBlobReader& read, int depth) {
   if (doc.kind == Document::Kind::kManifest) return Reached{desc, std::move(doc.manifest)};
   std::vector<const Descriptor*> entries;
   for (const Descriptor& d : doc.index.manifests) entries.push_back(&d);
-  return descend(choose_platform(entries, what), read, depth + 1);
+  return descend(choose_platform(entries, what, want), read, depth + 1, want);
 }
 
 ChosenImage finish(std::string tag, Reached reached, const JsonBlobReader& read) {
@@ -269,6 +287,27 @@ std::string Platform::str() const {
   std::string out = (os.empty() ? "?" : os) + "/" + (architecture.empty() ? "?" : architecture);
   if (!variant.empty()) out += "/" + variant;
   return out;
+}
+
+Platform parse_platform(std::string_view text) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (;;) {
+    size_t slash = text.find('/', start);
+    parts.emplace_back(text.substr(start, slash == std::string_view::npos ? slash : slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  bool ok = (parts.size() == 2 || parts.size() == 3) &&
+            std::all_of(parts.begin(), parts.end(), [](const std::string& p) {
+              return !p.empty() && std::all_of(p.begin(), p.end(), [](char c) {
+                return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+              });
+            });
+  if (!ok)
+    throw Error("the platform \"" + std::string(text) + "\" is not OS/ARCH[/VARIANT]",
+                "write it as docker does, such as linux/amd64 or linux/arm64/v8");
+  return Platform{parts[0], parts[1], parts.size() == 3 ? parts[2] : "", ""};
 }
 
 void check_oci_layout(std::string_view text, std::string_view what) {
@@ -394,7 +433,7 @@ std::vector<DockerArchiveImage> parse_docker_archive_manifest(std::string_view t
 }
 
 ChosenImage choose_image(std::string_view index_json, const std::string& tag,
-                         const JsonBlobReader& read) {
+                         const JsonBlobReader& read, const Platform& want) {
   Index index = parse_index(index_json, "index.json");
   std::vector<const Descriptor*> matched;
   for (const Descriptor& d : index.manifests)
@@ -426,10 +465,10 @@ ChosenImage choose_image(std::string_view index_json, const std::string& tag,
                               : "the layout holds several images tagged \"" + tag + "\"",
                   names.empty() ? "they have no tags (umoci tag gives one)"
                                 : "its tags are " + join(names));
-    chosen = &choose_platform(matched, "index.json");
+    chosen = &choose_platform(matched, "index.json", want);
   }
   std::string chosen_tag = tag.empty() ? name_of(*chosen) : tag;
-  return finish(chosen_tag, descend(*chosen, read, 1), read);
+  return finish(chosen_tag, descend(*chosen, read, 1, want), read);
 }
 
 std::optional<ChosenImage> find_image_by_config(std::string_view index_json, const Digest& config,
@@ -461,27 +500,29 @@ std::optional<ChosenImage> find_image_by_config(std::string_view index_json, con
   return std::nullopt;
 }
 
-void apply_config(Image& image, const ParsedConfig& config, size_t layer_count) {
-  if ((!config.os.empty() && config.os != "linux") ||
-      (!config.architecture.empty() && config.architecture != "amd64")) {
+void apply_config(Image& image, const ParsedConfig& config, size_t layer_count,
+                  const Platform& want) {
+  if ((!config.os.empty() && config.os != want.os) ||
+      (!config.architecture.empty() && config.architecture != want.architecture)) {
     Platform p{config.os, config.architecture, config.variant, ""};
-    throw Error("the image is for " + p.str() + ", not linux/amd64",
-                "execvm runs linux/amd64 images");
+    throw Error("the image is for " + p.str() + ", not " + want.str(),
+                want.str() == kDefaultPlatform ? "execvm runs linux/amd64 images"
+                                               : "ask for " + p.str() + " with --platform");
   }
   if (config.diff_ids.size() != layer_count)
     throw Error("the config lists " + std::to_string(config.diff_ids.size()) + " diff IDs for " +
                 std::to_string(layer_count) + " layers");
-  image.platform = "linux/amd64";
+  image.platform = want.str();
   image.created = config.created;
   image.config = config.config;
   image.chain_id = chain_id(config.diff_ids).str();
 }
 
-void fill_image(Image& image, const ChosenImage& chosen) {
+void fill_image(Image& image, const ChosenImage& chosen, const Platform& want) {
   image.tag = chosen.tag;
   image.manifest_digest = chosen.manifest_descriptor.digest.str();
   image.config_digest = chosen.manifest.config.digest.str();
-  apply_config(image, chosen.config, chosen.manifest.layers.size());
+  apply_config(image, chosen.config, chosen.manifest.layers.size(), want);
   image.layers.clear();
   for (size_t i = 0; i < chosen.manifest.layers.size(); ++i) {
     const Descriptor& d = chosen.manifest.layers[i];

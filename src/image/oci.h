@@ -42,6 +42,13 @@ struct Platform {
   std::string str() const;
 };
 
+// The platform execvm runs (its guests are x86_64).
+inline constexpr char kDefaultPlatform[] = "linux/amd64";
+inline const Platform kLinuxAmd64{"linux", "amd64", "", ""};
+
+// "OS/ARCH[/VARIANT]" as --platform takes it. Throws Error (exit 125) for anything else.
+Platform parse_platform(std::string_view text);
+
 // A content descriptor: what a manifest or an index points at.
 struct Descriptor {
   std::string media_type;  // "" when the descriptor has none
@@ -126,8 +133,9 @@ struct ChosenImage {
 // linux/amd64 from an index, following nested indexes (attestation manifests skipped; none for
 // linux/amd64: an error listing the platforms there are). Reads the manifest and the config with
 // READ, and checks that the config's diff IDs match the layers.
+// WANT is the platform chosen instead of linux/amd64 (--platform).
 ChosenImage choose_image(std::string_view index_json, const std::string& tag,
-                         const JsonBlobReader& read);
+                         const JsonBlobReader& read, const Platform& want = kLinuxAmd64);
 
 // The manifest of the layout whose index.json is INDEX_JSON whose config is CONFIG (any platform),
 // as choose_image() returns it; nullopt when none has. Entries that cannot be read (a platform's
@@ -137,10 +145,11 @@ std::optional<ChosenImage> find_image_by_config(std::string_view index_json, con
 
 // Fills IMAGE's manifest and config digests, platform, created, config, and its layers (digest,
 // media type, size, diff ID; not their paths) and chain ID from CHOSEN.
-void fill_image(Image& image, const ChosenImage& chosen);
+void fill_image(Image& image, const ChosenImage& chosen, const Platform& want = kLinuxAmd64);
 
 // Checks that CONFIG is for linux/amd64 (or says nothing) and has one diff ID per layer of
 // LAYER_COUNT; throws Error otherwise. Sets IMAGE's platform, created, config and chain ID.
-void apply_config(Image& image, const ParsedConfig& config, size_t layer_count);
+void apply_config(Image& image, const ParsedConfig& config, size_t layer_count,
+                  const Platform& want = kLinuxAmd64);
 
 }  // namespace execvm

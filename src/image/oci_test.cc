@@ -194,5 +194,11 @@ TEST(OciTest, ChecksTheLayoutVersion) {
   EXPECT_THROW(check_oci_layout("{}", "oci-layout"), Error);
 }
 
+TEST(OciTest, ParsesPlatformsAsDockerWritesThem) {
+  EXPECT_EQ(parse_platform("linux/amd64").str(), "linux/amd64");
+  EXPECT_EQ(parse_platform("linux/arm64/v8").variant, "v8");
+  for (const char* bad : {"amd64", "linux/", "/amd64", "linux/amd64/v8/x", "Linux/AMD64", ""})
+    EXPECT_THROW(parse_platform(bad), Error) << bad;
+}
 }  // namespace
 }  // namespace execvm

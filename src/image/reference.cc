@@ -15,8 +15,18 @@ namespace execvm {
 namespace {
 
 constexpr char kHint[] =
-    "give an OCI layout directory or an archive: a path, oci:DIR[:TAG], oci-archive:FILE[:TAG] "
-    "or docker-archive:FILE[:NAME[:TAG]]";
+    "give a registry's image (NAME[:TAG], docker://NAME), an OCI layout directory or an archive: "
+    "a path, oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:NAME[:TAG]]";
+
+ImageRef registry_image(const std::string& text, std::string_view name) {
+  ImageRef ref;
+  ref.kind = ImageRef::Kind::kRegistry;
+  ref.text = text;
+  ref.registry = parse_registry_ref(name);
+  ref.path = ref.registry.domain() + "/" + ref.registry.repository;
+  ref.tag = ref.registry.digest.empty() ? ref.registry.tag : ref.registry.digest;
+  return ref;
+}
 
 bool exists(const std::string& path) {
   struct stat st;
@@ -60,6 +70,8 @@ std::string_view kind_name(ImageRef::Kind kind) {
       return "oci-archive";
     case ImageRef::Kind::kDockerArchive:
       return "docker-archive";
+    case ImageRef::Kind::kRegistry:
+      return "docker";
   }
   return "";
 }
@@ -94,8 +106,8 @@ ImageRef parse_image_ref(const std::string& text, const std::string& base) {
     ref.tag = suffix.value_or("");
     return ref;
   }
-  for (std::string_view transport :
-       {"docker://", "docker-daemon:", "containers-storage:", "dir:", "registry:"})
+  if (starts_with(text, "docker://")) return registry_image(text, text.substr(9));
+  for (std::string_view transport : {"docker-daemon:", "containers-storage:", "dir:", "registry:"})
     if (starts_with(text, transport))
       throw Error("the image reference \"" + text +
                       "\": " + std::string(transport.substr(0, transport.find(':'))) +
@@ -105,10 +117,7 @@ ImageRef parse_image_ref(const std::string& text, const std::string& base) {
   struct stat st;
   if (::stat(ref.path.c_str(), &st) != 0) {
     if (looks_like_path(text)) throw_errno("cannot read the image " + ref.path);
-    throw Error("no image \"" + text +
-                    "\": it is not a file or directory here, and pulling from a registry is not "
-                    "supported yet",
-                kHint);
+    return registry_image(text, text);
   }
   if (S_ISDIR(st.st_mode)) {
     ref.kind = ImageRef::Kind::kOciLayout;

@@ -5,30 +5,36 @@
 #include <string>
 #include <string_view>
 
+#include "registry/reference.h"
+
 namespace execvm {
 
 struct ImageRef {
-  enum class Kind { kOciLayout, kOciArchive, kDockerArchive };
+  enum class Kind { kOciLayout, kOciArchive, kDockerArchive, kRegistry };
   Kind kind = Kind::kOciLayout;
-  std::string path;  // absolute
+  // Absolute; for a registry's image, its name without tag or digest ("docker.io/library/alpine").
+  std::string path;
   // "" when none given. For a layout or an oci-archive: the tag (a ref.name). For a
   // docker-archive: "NAME[:TAG]" as written ("busybox", "docker.io/foo/bar:1"), or "@N", the
-  // N-th image of its manifest.json (from 0).
+  // N-th image of its manifest.json (from 0). For a registry's image: its tag, else its digest.
   std::string tag;
-  std::string text;  // as written
+  std::string text;      // as written
+  RegistryRef registry;  // kRegistry's reference
 };
 
 // "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]", "docker-archive:FILE[:NAME[:TAG]]",
-// "docker-archive:FILE:@N", or a plain path: a directory is an OCI layout; a regular file an
+// "docker-archive:FILE:@N", "docker://NAME" (a registry's image, as `docker pull` names it), or a
+// plain path: a directory is an OCI layout; a regular file an
 // archive told apart by its content (a manifest.json at its top: a docker-archive, which current
 // Docker writes with an OCI layout beside it; else an oci-layout file: an oci-archive). A path
 // that holds a colon is found by trying the colons from the left: the first prefix that exists
-// is the path. Relative paths are taken against BASE (absolute). Throws Error (exit 125) for
-// anything else, saying what to write: a name such as "alpine" is a registry's, and pulls are
-// not supported yet.
+// is the path. Relative paths are taken against BASE (absolute). What is neither a prefixed
+// reference nor an existing path, and does not start like a path ("/", "./", "../"), is a
+// registry's image name ("alpine", "ghcr.io/org/app:1.2"). Throws Error (exit 125) for anything
+// else, saying what to write.
 ImageRef parse_image_ref(const std::string& text, const std::string& base);
 
-// The kind's prefix: "oci", "oci-archive", "docker-archive".
+// The kind's prefix: "oci", "oci-archive", "docker-archive", "docker".
 std::string_view kind_name(ImageRef::Kind kind);
 
 // A Docker image name in full, as Docker normalizes it: "busybox" ->

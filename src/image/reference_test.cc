@@ -95,15 +95,30 @@ TEST(ImageRefTest, PlainPathsByWhatTheyHold) {
 
 TEST(ImageRefTest, RegistryNamesAndMissingPaths) {
   TempDir dir;
-  for (std::string name :
-       std::vector<std::string>{"alpine", "alpine:3.19", "docker.io/library/alpine:latest"}) {
-    std::string message = error_of(name, dir.path());
-    EXPECT_NE(message.find("pulling from a registry is not supported yet"), std::string::npos)
-        << message;
-    EXPECT_NE(message.find("oci:DIR[:TAG]"), std::string::npos) << message;
+  struct Case {
+    std::string text, path, tag;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"alpine", "docker.io/library/alpine", "latest"},
+           {"alpine:3.19", "docker.io/library/alpine", "3.19"},
+           {"docker.io/library/alpine:latest", "docker.io/library/alpine", "latest"},
+           {"docker://alpine", "docker.io/library/alpine", "latest"},
+           {"docker://localhost:5000/a/b:1", "localhost:5000/a/b", "1"},
+           {"ghcr.io/org/app@sha256:" + std::string(64, 'a'), "ghcr.io/org/app",
+            "sha256:" + std::string(64, 'a')},
+       }) {
+    ImageRef ref = parse_image_ref(c.text, dir.path());
+    EXPECT_EQ(ref.kind, ImageRef::Kind::kRegistry) << c.text;
+    EXPECT_EQ(ref.path, c.path) << c.text;
+    EXPECT_EQ(ref.tag, c.tag) << c.text;
+    EXPECT_EQ(ref.text, c.text);
   }
-  EXPECT_NE(error_of("docker://alpine", dir.path()).find("docker images are not supported yet"),
-            std::string::npos);
+  // A name that is a directory here is that directory.
+  dir.mkdir("alpine");
+  EXPECT_EQ(parse_image_ref("alpine", dir.path()).kind, ImageRef::Kind::kOciLayout);
+  // What is neither a path nor a valid name says how to write one.
+  std::string bad = error_of("Not A Name", dir.path());
+  EXPECT_NE(bad.find("lowercase"), std::string::npos) << bad;
   std::string missing = error_of("./missing", dir.path());
   EXPECT_NE(missing.find(dir / "missing"), std::string::npos) << missing;
   EXPECT_NE(missing.find("No such file or directory"), std::string::npos) << missing;

@@ -82,23 +82,6 @@ bool valid(const std::string& path) {
   return now && *now == record;
 }
 
-// An exclusive flock on PATH (created when missing), released when it goes.
-Fd lock(const std::string& path) {
-  for (;;) {
-    Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!fd) throw_errno("cannot open the lock file " + path);
-    while (::flock(fd.get(), LOCK_EX) < 0) {
-      if (errno != EINTR) throw_errno("cannot lock " + path);
-    }
-    // `execvm image rm` removes an entry's lock file with the entry, under the lock: a file
-    // locked after that is no longer the one others lock, so take the one at PATH now.
-    struct stat held, named;
-    if (::fstat(fd.get(), &held) == 0 && ::stat(path.c_str(), &named) == 0 &&
-        held.st_dev == named.st_dev && held.st_ino == named.st_ino)
-      return fd;
-  }
-}
-
 void remove_if_there(const std::string& path) {
   if (::unlink(path.c_str()) < 0 && errno != ENOENT) throw_errno("cannot remove " + path);
 }
@@ -155,7 +138,7 @@ RootfsEntry rootfs_for(const Image& image, const std::string& images_dir,
   std::string dir = parent_directory(entry.path);
   std::string name = base_name(entry.path);
   make_dirs(dir);
-  Fd held = lock(entry.path + ".lock");
+  Fd held = lock_file(entry.path + ".lock");
   if (valid(entry.path)) return found();  // another run built it meanwhile
 
   remove_leftovers(dir, name);
@@ -190,7 +173,7 @@ bool remove_rootfs(const Image& image, const std::string& images_dir) {
     std::string path = rootfs_path(image, images_dir, c);
     if (!is_directory(parent_directory(path))) return false;
     if (::access(path.c_str(), F_OK) != 0 && ::access((path + ".ok").c_str(), F_OK) != 0) continue;
-    Fd held = lock(path + ".lock");
+    Fd held = lock_file(path + ".lock");
     there = there || ::access(path.c_str(), F_OK) == 0;
     remove_if_there(path + ".ok");
     remove_if_there(path);

@@ -103,7 +103,7 @@ std::string one_line(std::string text) {
 
 }  // namespace
 
-Image open_image(const ImageRef& ref, const std::string& images_dir) {
+Image open_image(const ImageRef& ref, const std::string& images_dir, const PullOptions& pull) {
   try {
     switch (ref.kind) {
       case ImageRef::Kind::kOciLayout:
@@ -112,6 +112,8 @@ Image open_image(const ImageRef& ref, const std::string& images_dir) {
         return open_oci_archive(ref, images_dir);
       case ImageRef::Kind::kDockerArchive:
         return open_docker_archive(ref, images_dir);
+      case ImageRef::Kind::kRegistry:
+        return pull_image(ref.registry, ref.text, images_dir, pull);
     }
     throw Error("unknown kind of image reference");
   } catch (const Error& e) {

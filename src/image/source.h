@@ -5,6 +5,7 @@
 
 #include "image/image.h"
 #include "image/reference.h"
+#include "registry/pull.h"
 
 namespace execvm {
 
@@ -22,6 +23,8 @@ namespace execvm {
 // Throws Error (exit 125), one line naming REF and the bad part: a missing blob, a digest or size
 // mismatch, a truncated archive, bad JSON (naming the field), an unsupported media type, a
 // manifest without layers, an image for another platform.
-Image open_image(const ImageRef& ref, const std::string& images_dir);
+// A registry's image is pulled into the blob store as PULL says (registry/pull.h).
+Image open_image(const ImageRef& ref, const std::string& images_dir,
+                 const PullOptions& pull = PullOptions{});
 
 }  // namespace execvm

@@ -54,18 +54,40 @@ struct EntryDeleter {
 // What one entry's header says, before it becomes a libarchive entry.
 struct CpioWriter::Header {
   std::string path;  // normalized, with the leading slash
-  mode_t type;       // AE_IFDIR, AE_IFREG, AE_IFLNK, AE_IFCHR
+  mode_t type;       // AE_IFDIR, AE_IFREG, AE_IFLNK, AE_IFCHR, AE_IFBLK, AE_IFIFO, AE_IFSOCK
   mode_t permissions;
   int64_t size = 0;
   std::string symlink;
   unsigned major = 0, minor = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  int64_t mtime = 0;
+  int64_t ino = 0;     // 0: the next one
+  unsigned nlink = 0;  // 0: one each (two for a directory)
 };
 
-CpioWriter::CpioWriter(int fd) : fd_(fd) {
+namespace {
+
+int add_filter(archive* a, CpioCompression compression) {
+  switch (compression) {
+    case CpioCompression::kNone:
+      return archive_write_add_filter_none(a);
+    case CpioCompression::kGzip:
+      if (int r = archive_write_add_filter_gzip(a); r != ARCHIVE_OK) return r;
+      return archive_write_set_filter_option(a, "gzip", "timestamp", nullptr);
+    case CpioCompression::kZstd:
+      return archive_write_add_filter_zstd(a);
+  }
+  return ARCHIVE_FATAL;
+}
+
+}  // namespace
+
+CpioWriter::CpioWriter(int fd, CpioCompression compression) : fd_(fd) {
   archive_ = archive_write_new();
   if (!archive_) throw Error("cpio: cannot allocate a libarchive writer");
   if (archive_write_set_format_cpio_newc(archive_) != ARCHIVE_OK ||
-      archive_write_add_filter_none(archive_) != ARCHIVE_OK ||
+      add_filter(archive_, compression) != ARCHIVE_OK ||
       archive_write_set_bytes_in_last_block(archive_, 1) != ARCHIVE_OK ||
       archive_write_open2(archive_, this, nullptr, &CpioWriter::write_callback, nullptr, nullptr) !=
           ARCHIVE_OK) {
@@ -121,15 +143,16 @@ void CpioWriter::write_header(const Header& h) {
   archive_entry_set_pathname(entry.get(), h.path.c_str() + 1);
   archive_entry_set_filetype(entry.get(), h.type);
   archive_entry_set_perm(entry.get(), h.permissions & 07777);
-  archive_entry_set_uid(entry.get(), 0);
-  archive_entry_set_gid(entry.get(), 0);
-  archive_entry_set_mtime(entry.get(), 0, 0);
-  archive_entry_set_ino(entry.get(), next_inode_++);
-  // One link each, so that the kernel never takes two entries for hard links of one file.
-  archive_entry_set_nlink(entry.get(), h.type == AE_IFDIR ? 2 : 1);
+  archive_entry_set_uid(entry.get(), h.uid);
+  archive_entry_set_gid(entry.get(), h.gid);
+  archive_entry_set_mtime(entry.get(), h.mtime, 0);
+  archive_entry_set_ino(entry.get(), h.ino ? h.ino : next_inode_++);
+  // One link each unless they are hard links, so that the kernel never takes two entries for
+  // hard links of one file.
+  archive_entry_set_nlink(entry.get(), h.nlink ? h.nlink : h.type == AE_IFDIR ? 2 : 1);
   archive_entry_set_size(entry.get(), h.type == AE_IFREG ? h.size : 0);  // the writer wants one
   if (h.type == AE_IFLNK) archive_entry_set_symlink(entry.get(), h.symlink.c_str());
-  if (h.type == AE_IFCHR) {
+  if (h.type == AE_IFCHR || h.type == AE_IFBLK) {
     archive_entry_set_rdevmajor(entry.get(), h.major);
     archive_entry_set_rdevminor(entry.get(), h.minor);
   }
@@ -203,6 +226,46 @@ void CpioWriter::add_char_device(const std::string& path, unsigned major, unsign
   h.major = major;
   h.minor = minor;
   write_header(h);
+}
+
+void CpioWriter::add_entry(const CpioEntry& e,
+                           const std::function<size_t(char* buffer, size_t size)>& read) {
+  mode_t type = e.mode & S_IFMT;
+  if (type != AE_IFDIR && type != AE_IFREG && type != AE_IFLNK && type != AE_IFCHR &&
+      type != AE_IFBLK && type != AE_IFIFO && type != AE_IFSOCK)
+    throw Error("cpio: " + e.path + " is of a file type an initramfs cannot hold");
+  if (type == AE_IFLNK && e.symlink.empty())
+    throw Error("cpio: symlink " + e.path + " has an empty target");
+  std::string normal = prepare(e.path);
+  if (normal.empty()) return;
+  Header h{normal, type, e.mode};
+  h.size = type == AE_IFREG ? e.size : 0;
+  h.symlink = e.symlink;
+  h.major = e.rdev_major;
+  h.minor = e.rdev_minor;
+  h.uid = e.uid;
+  h.gid = e.gid;
+  h.mtime = e.mtime;
+  if (!e.link.empty()) {
+    auto [it, first] = links_.emplace(e.link, next_inode_);
+    if (first) {
+      ++next_inode_;
+    } else {
+      h.size = 0;  // the first entry brought it
+    }
+    h.ino = it->second;
+    h.nlink = std::max(e.nlink, 2u);
+  }
+  write_header(h);
+  std::vector<char> buffer(h.size > 0 ? 1 << 16 : 0);
+  for (int64_t left = h.size; left > 0;) {
+    size_t want = static_cast<size_t>(std::min<int64_t>(left, static_cast<int64_t>(buffer.size())));
+    size_t n = read ? read(buffer.data(), want) : 0;
+    if (n == 0 || n > want)
+      throw Error("cpio: " + e.path + " has fewer bytes than its size, " + std::to_string(h.size));
+    write_data(normal, std::string_view(buffer.data(), n));
+    left -= static_cast<int64_t>(n);
+  }
 }
 
 void CpioWriter::finish() {

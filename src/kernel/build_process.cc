@@ -23,16 +23,6 @@ namespace execvm {
 
 namespace {
 
-constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
-
-// The signal that arrived while an InterruptGuard was alive. Global because a signal handler can
-// reach nothing else.
-volatile sig_atomic_t g_signal = 0;
-
-void on_signal(int sig) {
-  if (!g_signal) g_signal = sig;
-}
-
 void sleep_ms(int ms) {
   ::poll(nullptr, 0, ms);
 }  // returns early (EINTR) on a signal
@@ -87,35 +77,6 @@ void stop_group(Process& process, pid_t pgid) {
 
 }  // namespace
 
-InterruptGuard::InterruptGuard(std::string what) : what_(std::move(what)) {
-  g_signal = 0;
-  struct sigaction action {};
-  action.sa_handler = on_signal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = 0;  // no SA_RESTART: blocking calls return EINTR
-  for (size_t i = 0; i < std::size(kSignals); ++i) {
-    ::sigaction(kSignals[i], nullptr, &previous_[i]);
-    if (previous_[i].sa_handler == SIG_IGN && !(previous_[i].sa_flags & SA_SIGINFO)) continue;
-    ::sigaction(kSignals[i], &action, nullptr);
-  }
-}
-
-InterruptGuard::~InterruptGuard() {
-  for (size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &previous_[i], nullptr);
-}
-
-int InterruptGuard::signal() const {
-  return g_signal;
-}
-
-void InterruptGuard::check() const {
-  int sig = g_signal;
-  if (!sig) return;
-  const char* name = sigabbrev_np(sig);
-  throw Error(what_ + " was interrupted by " + (name ? std::string("SIG") + name : "a signal"), "",
-              128 + sig);
-}
-
 std::vector<std::string> build_environment() {
   static const char* const kDropped[] = {
       "ARCH",       "SUBARCH",      "SRCARCH",          "CROSS_COMPILE", "CC",        "HOSTCC",
@@ -153,13 +114,13 @@ int run_logged(const std::vector<std::string>& argv, const std::string& cwd, int
   // ppoll, so one that arrives between the check of the flag and the wait still ends the wait.
   sigset_t blocked, unblocked;
   sigemptyset(&blocked);
-  for (int sig : kSignals) sigaddset(&blocked, sig);
+  for (int sig : kInterruptSignals) sigaddset(&blocked, sig);
   ::sigprocmask(SIG_BLOCK, &blocked, &unblocked);
   struct RestoreMask {
     sigset_t mask;
     ~RestoreMask() { ::sigprocmask(SIG_SETMASK, &mask, nullptr); }
   } restore{unblocked};
-  for (int sig : kSignals) sigdelset(&unblocked, sig);
+  for (int sig : kInterruptSignals) sigdelset(&unblocked, sig);
 
   using Clock = std::chrono::steady_clock;
   auto next_tick = Clock::now() + tick_every;

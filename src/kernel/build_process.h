@@ -10,28 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "util/interrupt.h"
+
 namespace execvm {
-
-// While alive, SIGINT, SIGTERM and SIGHUP set a flag instead of ending the process (a signal that
-// was ignored stays ignored). The handlers are installed without SA_RESTART, so a blocking call
-// (waitpid, flock, poll) returns EINTR and the caller can look at the flag. One guard at a time.
-class InterruptGuard {
- public:
-  // WHAT names the work for the error: "the kernel build".
-  explicit InterruptGuard(std::string what);
-  ~InterruptGuard();
-  InterruptGuard(const InterruptGuard&) = delete;
-  InterruptGuard& operator=(const InterruptGuard&) = delete;
-
-  // The signal that arrived since the guard was made, 0 if none.
-  int signal() const;
-  // Throws Error("WHAT interrupted by SIGINT", exit code 128 + the signal) if one arrived.
-  void check() const;
-
- private:
-  std::string what_;
-  struct sigaction previous_[3];
-};
 
 // A child process's environment: the caller's, less the variables that would change what a
 // kernel build does or where it puts things (ARCH, CROSS_COMPILE, KBUILD_*, MAKEFLAGS, ...), with

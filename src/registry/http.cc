@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "util/error.h"
+#include "util/interrupt.h"
 #include "util/paths.h"
 #include "util/strings.h"
 
@@ -39,6 +40,7 @@ struct Transfer {
   HttpResponse* response;
   bool sink_stopped = false;
   bool too_large = false;
+  bool started = false;
 };
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
@@ -59,6 +61,10 @@ size_t on_data(char* data, size_t size, size_t count, void* user) {
   long status = t->response->status;
   if (status >= 300 && status < 400) return n;
   if (t->request->on_body && status >= 200 && status < 300) {
+    if (!t->started) {
+      t->started = true;
+      if (t->request->on_response) t->request->on_response(*t->response);
+    }
     if (!t->request->on_body(data, n)) {
       t->sink_stopped = true;
       return 0;
@@ -86,6 +92,11 @@ size_t on_header_status(char* data, size_t size, size_t count, void* user) {
   return on_header(data, size, count, user);
 }
 
+// Ends a transfer when execvm is interrupted (util/interrupt.h).
+int on_progress(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return interrupted() ? 1 : 0;
+}
+
 // One request, no redirects followed.
 HttpResponse get_once(const HttpRequest& request) {
   global_init();
@@ -106,9 +117,15 @@ HttpResponse get_once(const HttpRequest& request) {
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
   if (!request.tls_verify) {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (!request.post_body.empty()) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.post_body.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.post_body.size()));
   }
   std::string range;
   if (request.range_from) {
@@ -133,6 +150,7 @@ HttpResponse get_once(const HttpRequest& request) {
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
 
   CURLcode code = curl_easy_perform(c);
+  throw_if_interrupted();
   if (code != CURLE_OK) {
     std::string why = transfer.sink_stopped ? "the download was stopped"
                       : transfer.too_large  ? "the answer is larger than 16 MiB"
@@ -141,6 +159,10 @@ HttpResponse get_once(const HttpRequest& request) {
     std::string hint;
     if (code == CURLE_UNSUPPORTED_PROTOCOL && request.tls_verify)
       hint = "plain HTTP is only used with --tls-verify=false";
+    else if (code == CURLE_SSL_CONNECT_ERROR && request.tls_verify)
+      hint =
+          "if the registry speaks plain HTTP, give --tls-verify=false or mark it insecure in "
+          "registries.conf";
     else if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE)
       hint =
           "install the registry's CA in /etc/containers/certs.d/HOST/ca.crt, or use "

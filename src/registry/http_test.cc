@@ -10,89 +10,35 @@
 #include <mutex>
 #include <thread>
 
+#include "registry/http_testing.h"
 #include "util/error.h"
 #include "util/fd.h"
 
 namespace execvm {
 namespace {
 
-// A small HTTP/1.1 server on 127.0.0.1 answering from a table, one connection at a time, that
-// keeps every request it was sent.
-class TestServer {
+// The answers of the tests' server.
+std::string answer(const TestServer& server, const std::string& request) {
+  std::string path = TestServer::path_of(request);
+  auto reply = TestServer::reply;
+  if (path == "/doc") return reply("200 OK", "Docker-Content-Digest: sha256:x\r\n", "hello");
+  if (path == "/redirect-same") return reply("302 Found", "Location: /doc\r\n", "moved");
+  if (path == "/redirect-other")
+    return reply("307 Temporary Redirect", "Location: " + server.url("/doc", "localhost") + "\r\n",
+                 "");
+  if (path == "/loop") return reply("302 Found", "Location: /loop\r\n", "");
+  if (path == "/big") return reply("200 OK", "", std::string(1 << 20, 'b'));
+  if (path == "/range") {
+    bool ranged = request.find("\r\nRange: bytes=3-\r\n") != std::string::npos;
+    return ranged ? reply("206 Partial Content", "", "defgh") : reply("200 OK", "", "abcdefgh");
+  }
+  return reply("404 Not Found", "", "no such thing");
+}
+
+// The server of these tests.
+class HttpServer : public TestServer {
  public:
-  TestServer() {
-    listener_ = Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    EXPECT_EQ(::bind(listener_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(listener_.get(), 8), 0);
-    ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~TestServer() {
-    stop_ = true;
-    ::shutdown(listener_.get(), SHUT_RDWR);
-    thread_.join();
-  }
-  std::string url(const std::string& path, const std::string& host = "127.0.0.1") const {
-    return "http://" + host + ":" + std::to_string(port_) + path;
-  }
-  std::vector<std::string> requests() {
-    std::lock_guard lock(mutex_);
-    return requests_;
-  }
-
- private:
-  std::string answer(const std::string& request) {
-    std::string path = request.substr(4, request.find(' ', 4) - 4);
-    auto reply = [](const std::string& status, const std::string& headers,
-                    const std::string& body) {
-      return "HTTP/1.1 " + status + "\r\nContent-Length: " + std::to_string(body.size()) +
-             "\r\nConnection: close\r\n" + headers + "\r\n" + body;
-    };
-    if (path == "/doc") return reply("200 OK", "Docker-Content-Digest: sha256:x\r\n", "hello");
-    if (path == "/redirect-same") return reply("302 Found", "Location: /doc\r\n", "moved");
-    if (path == "/redirect-other")
-      return reply("307 Temporary Redirect", "Location: " + url("/doc", "localhost") + "\r\n", "");
-    if (path == "/loop") return reply("302 Found", "Location: /loop\r\n", "");
-    if (path == "/big") return reply("200 OK", "", std::string(1 << 20, 'b'));
-    if (path == "/range") {
-      bool ranged = request.find("\r\nRange: bytes=3-\r\n") != std::string::npos;
-      return ranged ? reply("206 Partial Content", "", "defgh") : reply("200 OK", "", "abcdefgh");
-    }
-    return reply("404 Not Found", "", "no such thing");
-  }
-
-  void serve() {
-    while (!stop_) {
-      int c = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) return;
-      Fd conn(c);
-      std::string request;
-      char buf[4096];
-      while (request.find("\r\n\r\n") == std::string::npos) {
-        ssize_t n = ::read(conn.get(), buf, sizeof buf);
-        if (n <= 0) break;
-        request.append(buf, static_cast<size_t>(n));
-      }
-      {
-        std::lock_guard lock(mutex_);
-        requests_.push_back(request);
-      }
-      std::string out = answer(request);
-      (void)!::send(conn.get(), out.data(), out.size(), MSG_NOSIGNAL);  // the client may go
-    }
-  }
-
-  Fd listener_;
-  int port_ = 0;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::mutex mutex_;
-  std::vector<std::string> requests_;
+  HttpServer() : TestServer([this](const std::string& r) { return answer(*this, r); }) {}
 };
 
 HttpRequest plain(const std::string& url) {
@@ -103,7 +49,7 @@ HttpRequest plain(const std::string& url) {
 }
 
 TEST(Http, GetsADocumentWithItsHeaders) {
-  TestServer server;
+  HttpServer server;
   HttpResponse r = http_get(plain(server.url("/doc")));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "hello");
@@ -112,7 +58,7 @@ TEST(Http, GetsADocumentWithItsHeaders) {
 }
 
 TEST(Http, FollowsARedirectKeepingCredentialsOnTheSameHost) {
-  TestServer server;
+  HttpServer server;
   HttpRequest request = plain(server.url("/redirect-same"));
   request.headers = {{"Authorization", "Bearer secret"}};
   HttpResponse r = http_get(request);
@@ -125,7 +71,7 @@ TEST(Http, FollowsARedirectKeepingCredentialsOnTheSameHost) {
 }
 
 TEST(Http, ARedirectToAnotherHostCarriesNoCredentials) {
-  TestServer server;
+  HttpServer server;
   HttpRequest request = plain(server.url("/redirect-other"));
   request.headers = {{"Authorization", "Basic dXNlcjpwYXNz"}, {"Accept", "x/y"}};
   HttpResponse r = http_get(request);
@@ -139,12 +85,12 @@ TEST(Http, ARedirectToAnotherHostCarriesNoCredentials) {
 }
 
 TEST(Http, RedirectLoopsEnd) {
-  TestServer server;
+  HttpServer server;
   EXPECT_THROW(http_get(plain(server.url("/loop"))), Error);
 }
 
 TEST(Http, StreamsTheBodyAndResumes) {
-  TestServer server;
+  HttpServer server;
   HttpRequest request = plain(server.url("/big"));
   size_t got = 0;
   request.on_body = [&](const char*, size_t n) {
@@ -166,7 +112,7 @@ TEST(Http, StreamsTheBodyAndResumes) {
 }
 
 TEST(Http, PlainHttpOnlyWhenAsked) {
-  TestServer server;
+  HttpServer server;
   HttpRequest request = plain(server.url("/doc"));
   request.tls_verify = true;
   try {

@@ -8,21 +8,19 @@
 #include "initramfs/cpio.h"
 #include "initramfs/elf_deps.h"
 #include "root/base.h"
+#include "tools/chain.h"
+#include "tools/tools.h"
 #include "util/error.h"
 #include "util/exec_failure.h"
 #include "util/paths.h"
 
 namespace execvm {
 
-namespace {
-
-// The host file the guest's PATH lookup of COMMAND will find, as the guest names it (relative
-// to the command's directory when relative); when there is none or it cannot be exec'd, an Error
-// in the words the guest would say.
-std::string locate(const BareRootRequest& request) {
-  auto found = find_program(request.command, request.path);
-  if (!found) throw command_not_found(request.command);
-  std::string path = found->front() == '/' ? *found : request.cwd + "/" + *found;
+std::string locate_program(const std::string& command, const std::string& search_path,
+                           const std::string& cwd) {
+  auto found = find_program(command, search_path);
+  if (!found) throw command_not_found(command);
+  std::string path = found->front() == '/' ? *found : cwd + "/" + *found;
   struct stat st;
   int err = ::stat(path.c_str(), &st) < 0                              ? errno
             : !S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) < 0 ? EACCES
@@ -30,18 +28,29 @@ std::string locate(const BareRootRequest& request) {
   if (err != 0) {
     ExecFacts facts;
     look_at_exec_file(path.c_str(), facts);
-    throw exec_failure(request.command, *found, err, facts);
+    throw exec_failure(command, *found, err, facts);
   }
   return *found;
 }
-
-}  // namespace
 
 BareRoot::BareRoot(const BareRootRequest& request) {
   search_.ld_library_path = request.ld_library_path;
   search_.path = request.path;
   search_.cwd = request.cwd;
-  entries_ = program_closure(locate(request), search_);
+  if (request.command != tools::kToolsPath) {
+    entries_ = program_closure(locate_program(request.command, request.path, request.cwd), search_);
+    return;
+  }
+  // The agent's tools are in every guest already; what a chain runs is packed.
+  for (const auto& argv : tools::commands_run_by(request.argv)) {
+    if (argv.empty() || argv[0] == tools::kToolsPath) continue;
+    try {
+      auto closure = program_closure(locate_program(argv[0], request.path, request.cwd), search_);
+      entries_.insert(entries_.end(), closure.begin(), closure.end());
+    } catch (const Error&) {
+      // Not here: the chain says so in the guest, when it gets there.
+    }
+  }
 }
 
 RootDevices BareRoot::prepare() {

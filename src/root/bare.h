@@ -17,7 +17,17 @@ struct BareRootRequest {
   std::string path;     // the PATH the guest will search (the command's environment's)
   std::string cwd;      // the command's working directory, for a relative COMMAND
   std::vector<std::string> ld_library_path;
+  // The whole argv, when COMMAND is the agent's tools (tools::kToolsPath): the commands of a
+  // chain are packed instead, nested chains' too, but those not found here (the chain in the
+  // guest reports them).
+  std::vector<std::string> argv;
 };
+
+// The host file the guest's PATH lookup of COMMAND will find (relative to CWD when relative), as
+// the guest names it; when there is none or it cannot be exec'd, throws Error in the words the
+// guest would say (127, 126).
+std::string locate_program(const std::string& command, const std::string& path,
+                           const std::string& cwd);
 
 class BareRoot : public Root {
  public:

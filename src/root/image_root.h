@@ -10,6 +10,7 @@
 #include "config/volume.h"
 #include "image/image.h"
 #include "image/reference.h"
+#include "image/rootfs_cache.h"
 #include "root/disk_root.h"
 #include "root/root.h"
 
@@ -21,6 +22,10 @@ std::string images_directory();
 // What --image TEXT names, a relative path in it taken against BASE (the current directory when
 // empty). Throws Error as parse_image_ref.
 ImageRef image_reference(const std::string& text, const std::string& base);
+
+// IMAGE's root filesystem from the cache under IMAGES_DIR, converted when missing (with a
+// progress bar on a terminal, none when QUIET; Ctrl-C ends it with nothing left behind).
+RootfsEntry convert_image(const Image& image, const std::string& images_dir, bool quiet);
 
 class ImageRoot : public Root {
  public:

@@ -212,11 +212,21 @@ std::string describe_wait_status(int status) {
 }
 
 CapturedRun run_capture(const std::vector<std::string>& argv, bool merge_stderr,
-                        const std::string& cwd) {
+                        const std::string& cwd, const std::optional<std::string>& input) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) < 0) throw_errno("pipe");
   Fd r(fds[0]), w(fds[1]);
+  Fd in;
+  if (input) {
+    // Small enough for the pipe's buffer: written whole before the child starts.
+    if (input->size() > (64 << 10)) throw Error("the input for " + argv.at(0) + " is too large");
+    if (::pipe2(fds, O_CLOEXEC) < 0) throw_errno("pipe");
+    in.reset(fds[0]);
+    Fd in_w(fds[1]);
+    if (!write_all(in_w.get(), *input)) throw_errno("cannot write the input for " + argv.at(0));
+  }
   ProcessSpec spec;
+  spec.stdin_fd = in ? in.get() : -1;
   spec.argv = argv;
   spec.cwd = cwd;
   spec.stdout_fd = w.get();

@@ -76,10 +76,11 @@ struct CapturedRun {
   std::string output;
 };
 
-// Runs ARGV in CWD (the current directory when empty), stdin from /dev/null, and captures its
-// stdout (and stderr too when MERGE_STDERR; else stderr is execvm's). Throws Error when it cannot
-// start.
+// Runs ARGV in CWD (the current directory when empty), stdin from /dev/null (or INPUT, at most
+// 64 KiB, when given), and captures its stdout (and stderr too when MERGE_STDERR; else stderr is
+// execvm's). Throws Error when it cannot start.
 CapturedRun run_capture(const std::vector<std::string>& argv, bool merge_stderr = false,
-                        const std::string& cwd = "");
+                        const std::string& cwd = "",
+                        const std::optional<std::string>& input = std::nullopt);
 
 }  // namespace execvm

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "util/sys.h"
+
 namespace execvm {
 namespace {
 
@@ -32,5 +34,35 @@ TEST(ProgressBar, DrawsNothingOffATerminal) {
   ::close(fds[0]);
 }
 
+TEST(MultiProgress, LinesSayStateBytesAndRate) {
+  EXPECT_EQ(MultiProgress::line("sha256:0123456789ab", "waiting", 0, 0, 0, 80),
+            "sha256:0123456789ab  waiting");
+  std::string line =
+      MultiProgress::line("sha256:0123456789ab", "downloading", 5 << 20, 10 << 20, 2.0, 80);
+  EXPECT_EQ(line, "sha256:0123456789ab  downloading  5.0 MiB of 10 MiB  2.6 MB/s");
+  EXPECT_EQ(MultiProgress::line("x", "pulled", 1, 1, 1, 10).size(), 10u);
+}
+
+TEST(MultiProgress, OffATerminalOneLinePerFinishedItem) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  {
+    MultiProgress progress(fds[1], false);
+    size_t a = progress.add("sha256:aaaaaaaaaaaa", 3 << 20);
+    size_t b = progress.add("sha256:bbbbbbbbbbbb", 1 << 20);
+    progress.update(a, 1 << 20);
+    progress.finish(b, "cached");
+    progress.finish(a, "pulled");
+  }
+  {
+    MultiProgress quiet(fds[1], true);
+    quiet.finish(quiet.add("sha256:cccccccccccc", 1), "pulled");
+  }
+  ::close(fds[1]);
+  EXPECT_EQ(read_all(fds[0]),
+            "execvm: cached sha256:bbbbbbbbbbbb (1.0 MiB)\n"
+            "execvm: pulled sha256:aaaaaaaaaaaa (3.0 MiB)\n");
+  ::close(fds[0]);
+}
 }  // namespace
 }  // namespace execvm

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/error.h"
@@ -85,6 +87,20 @@ unsigned usable_cpus() {
     return static_cast<unsigned>(CPU_COUNT(&set));
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<unsigned>(n) : 1;
+}
+
+Fd lock_file(const std::string& path) {
+  for (;;) {
+    Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd) throw_errno("cannot open the lock file " + path);
+    while (::flock(fd.get(), LOCK_EX) < 0) {
+      if (errno != EINTR) throw_errno("cannot lock " + path);
+    }
+    struct stat held, named;
+    if (::fstat(fd.get(), &held) == 0 && ::stat(path.c_str(), &named) == 0 &&
+        held.st_dev == named.st_dev && held.st_ino == named.st_ino)
+      return fd;
+  }
 }
 
 }  // namespace execvm

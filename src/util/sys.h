@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "util/fd.h"
+
 namespace execvm {
 
 // Writes all of DATA to FD (a blocking fd), retrying on EINTR. Returns false with errno set on
@@ -26,6 +28,11 @@ void write_file(const std::string& path, std::string_view data, mode_t mode = 06
 
 // Sets or clears O_NONBLOCK on FD.
 void set_nonblocking(int fd, bool on = true);
+
+// An exclusive flock on the file PATH (created when missing), held until the Fd goes. Whoever
+// removes a lock file does so while holding it; a file locked after that is no longer the one at
+// PATH, so this takes the one at PATH then: the holder of the Fd holds the file named PATH.
+Fd lock_file(const std::string& path);
 
 // The CPUs this process may run on.
 unsigned usable_cpus();

@@ -283,7 +283,7 @@ refused "an arm64-only image lists its platforms" "linux/arm64/v8, linux/arm/v7"
   --image "$TEST_TMP/arm64" -- true
 refused "a truncated docker-archive" "cut.docker.tar" --image "docker-archive:$TEST_TMP/cut.docker.tar" -- true
 refused "a truncated oci-archive" "cut.oci.tar" --image "oci-archive:$TEST_TMP/cut.oci.tar" -- true
-refused "a registry's name" "docker-archive:" --image alpine -- true
+refused "a registry that cannot be reached" "127.0.0.1:1" --image 127.0.0.1:1/team/app -- true
 refused "image inspect of a broken image" "$(digest missing-config)" \
   image inspect "$TEST_TMP/missing-config"
 refused "image inspect of a truncated archive" "cut.docker.tar" \
@@ -511,7 +511,7 @@ check_eq "doctor: an image cache not made yet" \
 echo 'CONFIG_EXT4_FS=y
 CONFIG_EROFS_FS=m' > "$TEST_TMP/config"
 cp "$kernel" "$TEST_TMP/vmlinux"
-got=$("$EXECVM" doctor --kernel "$TEST_TMP/vmlinux" --no-boot 2>&1 | sed -n '/^  [a-z]*  *image roots /,/^  [a-z-]*  *image tool /p' | sed '$d')
+got=$("$EXECVM" doctor --kernel "$TEST_TMP/vmlinux" --no-boot 2>&1 | sed -n '/^  [a-z]*  *image roots /,/^  [a-z-]*  *registries /p' | sed '$d')
 check_eq "doctor: a kernel without squashfs, with erofs as a module" "  warn  image roots    the kernel has no squashfs (CONFIG_SQUASHFS is not set): --image (its root filesystems) and --root-disk cannot mount squashfs images
                        fix: use execvm's kernel (execvm kernel build)
   warn  image roots    the kernel has no erofs (CONFIG_EROFS_FS is a module): --root-disk cannot mount erofs images

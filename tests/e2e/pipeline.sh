@@ -170,6 +170,17 @@ if "$EXECVM" --help | grep -q 'execvm chain'; then
 {"Command": {"chain": [["/bin/true"], ["/bin/echo", "chained"]], "env": {}, "runner": {"vm": {"bare": true}}}}
 EOF
   check_eq "chain() in a bare guest" "chained" "$(p run chain.json)"
+  # Three deep on the host's root, a command holding the delimiter "--" itself: nested chains
+  # of /run/execvm/execvm, each with a delimiter its command does not have.
+  cat > chain3.json <<'EOF'
+{"Command": {"chain": [["/bin/true"], ["/bin/echo", "--", "one"], ["/bin/echo", "two"]], "env": {}, "runner": {"vm": {}}}}
+EOF
+  check_eq "show: chain() realized for the guest" \
+    "execvm -- /run/execvm/execvm chain -- /bin/true -- /run/execvm/execvm chain --- /bin/echo -- one --- /bin/echo two" \
+    "$(p show chain3.json)"
+  check_eq "chain() three deep on the host's root" "-- one|two" "$(p run chain3.json | paste -sd'|')"
+  check_eq "chain() on the local runner (execvm chain)" "-- one|two" \
+    "$(p show --format json chain3.json | sed 's/"vm": {}/"local": {}/' | p run - | paste -sd'|')"
 else
   echo "skipped: chain() in a guest (this execvm has no execvm chain yet)"
 fi
