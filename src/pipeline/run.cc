@@ -460,7 +460,9 @@ Result Run::run() {
     if (p.container_name.empty() || (result_.stages[p.result].status <= 128 && !killed_)) continue;
     try {
       ProcessSpec spec;
-      spec.argv = {p.container_engine, "rm", "-f", "-i", p.container_name};
+      spec.argv = {p.container_engine, "rm", "-f", p.container_name};
+      if (p.container_engine == "podman")  // no stop timeout: it was killed already
+        spec.argv.insert(spec.argv.begin() + 3, {"--ignore", "--time", "0"});
       Process rm(spec);
       rm.wait();
     } catch (const Error&) {

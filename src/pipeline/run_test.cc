@@ -330,6 +330,22 @@ TEST(PipelineRun, BuildAndContainers) {
   EXPECT_EQ(statuses(r), (std::vector<int>{0, 0, 0})) << r.stages[1].stderr_output;
   EXPECT_EQ(read_file(dir / "listing"), "file2\nfile1\n");
 
+  // A container whose engine is killed once it runs is removed, not left running.
+  std::string ours = "name=execvm-" + std::to_string(::getpid()) + "-";
+  std::thread killer;
+  RunOptions k = capturing();
+  k.on_start = [&](size_t, pid_t engine) {
+    killer = std::thread([&, engine] {
+      while (run_capture({"podman", "ps", "-q", "--filter", ours}).output.empty())
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      ::kill(engine, SIGKILL);
+    });
+  };
+  r = Pipeline(computer.command("/bin/busybox", "sleep", "1000")).run(k);
+  killer.join();
+  EXPECT_EQ(r.status, 128 + SIGKILL);
+  EXPECT_EQ(run_capture({"podman", "ps", "-aq", "--filter", ours}).output, "");
+
   run_capture({"podman", "rmi", "-f", tag}, true);
 }
 
