@@ -16,6 +16,8 @@
 #              (bench/images.sh)
 #   8. registry: execvm image pull of a ~200 MB image from a local docker-registry  vs  skopeo
 #              copy docker://... oci:DIR of the same image (bench/registry.sh)
+#   9. pipelines: 1 GiB through a library cat | cat vs the shell's; a vm stage's throughput vs
+#              execvm's own stdout (bench/pipeline.sh)
 #
 # usage: bench/run.sh [EXECVM]      (default build/execvm; RUNS=N for more or fewer runs)
 # Needs hyperfine, gcc, cpio, python3, skopeo and docker-registry (scripts/setup.sh installs them).
@@ -143,3 +145,7 @@ RUNS=$RUNS bash images.sh "$EXECVM"
 echo
 echo "8. registry: execvm image pull vs skopeo copy from a local registry (bench/registry.sh)"
 RUNS=${REGISTRY_RUNS:-5} bash registry.sh "$EXECVM"
+
+echo
+echo "9. pipelines: libexecvm's cat | cat and a vm stage (bench/pipeline.sh)"
+bash pipeline.sh "$EXECVM"

@@ -37,6 +37,8 @@ packages=(
   busybox-static e2fsprogs squashfs-tools squashfs-tools-ng erofs-utils skopeo umoci debootstrap
   # toolchains that the tests run under execvm (go test -exec, cargo's runner)
   golang-go cargo rustc
+  # pipelines: the container runner and Build (podman with runc), the Python module and its tests
+  podman runc python3-dev python3-pybind11 python3-pytest
 )
 
 install_packages() {
@@ -62,6 +64,14 @@ build() {
   cmake --build "$BUILD_DIR" -j "$JOBS" >&2
 }
 
+python_module() {
+  # The Python module, where Debian's python3 finds it (/usr/local/lib/python3.X/dist-packages).
+  [ -d "$BUILD_DIR/python/execvm" ] || return 0
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" cmake --install "$BUILD_DIR" --component python > /dev/null
+}
+
 guest_kernel() {
   # Builds execvm's kernel once per machine (about 10 minutes on 2 cores); at once when cached.
   "$BUILD_DIR/execvm" kernel build > /dev/null
@@ -69,6 +79,7 @@ guest_kernel() {
 
 install_packages
 build
+python_module
 guest_kernel
 
 case "${1:-}" in

@@ -33,6 +33,7 @@ std::vector<Command> add_commands(CLI::App& app, const Caller& caller) {
   return {
       add_run_command(app, caller), add_kernel_command(app),    add_doctor_command(app, caller),
       add_image_command(app),       add_initramfs_command(app), add_trust_command(app),
+      add_pipeline_command(app),
   };
 }
 

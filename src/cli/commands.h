@@ -36,6 +36,9 @@ Command add_initramfs_command(CLI::App& app);
 // execvm trust [--revoke] [FILE] | --list
 Command add_trust_command(CLI::App& app);
 
+// execvm pipeline run|show FILE.json|- [...]
+Command add_pipeline_command(CLI::App& app);
+
 // All of them, on APP: execvm's top-level parser, which takes exactly one of them.
 std::vector<Command> add_commands(CLI::App& app, const Caller& caller);
 

@@ -24,6 +24,9 @@ constexpr const char* kIntro = R"(usage: execvm [OPTIONS] [--] COMMAND [ARG...]
        execvm init [--] COMMAND [ARG...]
        execvm initramfs --output FILE [--compress gzip|zstd|none] [--add HOST[:GUEST]]...
                         [--from-tar TARBALL] [PROGRAM...]
+       execvm pipeline run|show FILE.json|- [--runner local|vm|container|void] [--image IMAGE]
+                       [--engine podman|docker] [--debug] [--format shell|json|seed]
+                       [-- RUNNER_OPTION...]
 
 Run COMMAND in a fresh, throwaway Linux micro-VM as if it ran here: the same argv, stdin,
 stdout and stderr streamed separately, the same exit status, environment, working directory
