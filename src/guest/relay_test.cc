@@ -2,7 +2,9 @@
 // standing for the virtio-serial port; the test plays the host.
 #include "guest/relay.h"
 
+#include <errno.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -29,10 +31,10 @@ struct Seen {
 
 class GuestRelay : public ::testing::Test {
  public:
+  // Queues a frame for the guest; the host's loop writes it as the socket takes it (a blocking
+  // write from the thread that also reads would deadlock with a guest that is writing too).
   void send(FrameType type, uint8_t stream = 0, std::string_view payload = {}) {
-    std::string out;
-    protocol::append_frame(out, type, stream, payload);
-    ASSERT_TRUE(write_all(host_.get(), out));
+    protocol::append_frame(to_guest_, type, stream, payload);
   }
 
  protected:
@@ -48,6 +50,7 @@ class GuestRelay : public ::testing::Test {
     host_.reset(fds[0]);
     port_.reset(fds[1]);
     set_nonblocking(port_.get());
+    set_nonblocking(host_.get());
   }
   void TearDown() override { ::sigprocmask(SIG_SETMASK, &previous_, nullptr); }
 
@@ -74,8 +77,16 @@ class GuestRelay : public ::testing::Test {
       while (ends < 3) {
         auto frame = reader.next();
         if (!frame) {
+          pollfd p{host_.get(), static_cast<short>(POLLIN | (to_guest_.empty() ? 0 : POLLOUT)), 0};
+          if (::poll(&p, 1, -1) < 0) return;
+          if (p.revents & POLLOUT) {
+            ssize_t n = ::write(host_.get(), to_guest_.data(), to_guest_.size());
+            if (n > 0) to_guest_.erase(0, static_cast<size_t>(n));
+          }
+          if (!(p.revents & (POLLIN | POLLHUP))) continue;
           char buf[65536];
           ssize_t n = ::read(host_.get(), buf, sizeof buf);
+          if (n < 0 && errno == EAGAIN) continue;
           if (n <= 0) return;
           reader.feed(std::string_view(buf, static_cast<size_t>(n)));
           continue;
@@ -113,6 +124,7 @@ class GuestRelay : public ::testing::Test {
   }
 
   Fd host_, port_, sigchld_;
+  std::string to_guest_;  // frames for the guest not yet written
   sigset_t previous_;
 };
 
