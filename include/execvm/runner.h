@@ -34,7 +34,7 @@ struct VmOptions {
   bool bare = false;   // --bare
   std::string image;   // --image REF
   std::string kernel;  // --kernel PATH
-  std::string initrd;  // the seed's initrd form: needs an execvm that boots one (not yet)
+  std::string initrd;  // the seed's initrd form: the guest's root is this initramfs (--initrd)
   unsigned cpus = 0;   // --cpus N (0: execvm's default)
   std::string memory;  // --memory SIZE ("" : execvm's default)
   // The seed's devices={"/local/file": "/dev/vda"}: each file attached as a virtio disk

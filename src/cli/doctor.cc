@@ -377,6 +377,8 @@ int doctor_report(ParsedRun& parsed, const Caller& caller, bool boot) {
     } catch (const Error& e) {
       report.fail("root", e.what(), e.hint());
     }
+  } else if (!o.initrd.empty()) {
+    report.info("root", "the initramfs " + o.initrd + " with execvm's agent added, in memory");
   } else if (!o.rootfs.empty()) {
     report.info("root", "the directory " + o.rootfs + " over 9p, read-only under the overlay");
   } else if (!o.root_disk.empty()) {

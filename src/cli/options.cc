@@ -148,9 +148,10 @@ void finish_run_options(CLI::App& app, ParsedRun& parsed, bool command_required)
   if (!o.image.empty()) roots.push_back("--image");
   if (!o.rootfs.empty()) roots.push_back("--rootfs");
   if (!o.root_disk.empty()) roots.push_back("--root-disk");
+  if (!o.initrd.empty()) roots.push_back("--initrd");
   if (roots.size() > 1)
     throw Error(roots[0] + " and " + roots[1] + " do not go together: a run has one root",
-                "choose one of --bare, --image, --rootfs and --root-disk");
+                "choose one of --bare, --image, --rootfs, --root-disk and --initrd");
   if (!o.publish.empty() && o.network != NetworkMode::kUser)
     throw Error("-p needs a network, and the guest has none by default", "add --network user");
   if (o.privileged && (!o.cap_add.empty() || !o.cap_drop.empty()))
@@ -161,7 +162,8 @@ void finish_run_options(CLI::App& app, ParsedRun& parsed, bool command_required)
                 "drop --bare to run on the host's root");
   if (o.entrypoint && !o.image_root())
     throw Error("--entrypoint is for an image's root",
-                "use it with --image, --rootfs or --root-disk; else the command is COMMAND");
+                "use it with --image, --rootfs, --root-disk or --initrd; else the command is "
+                "COMMAND");
 }
 
 RunParser::RunParser(CLI::App& app) : app_(app) {

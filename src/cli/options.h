@@ -44,6 +44,7 @@ struct RunOptions {
   std::string rootfs;         // --rootfs DIR (absolute): a host directory as the guest's root
   std::string root_disk;      // --root-disk FILE (absolute): a disk image as the guest's root
   bool root_disk_rw = false;  // --root-disk FILE:rw: written through, no overlay
+  std::string initrd;         // --initrd FILE (absolute): an initramfs of one's own as the root
   // A registry's image: when to ask the registry, for which platform, and how to reach it.
   PullPolicy pull = PullPolicy::kMissing;
   std::string platform = "linux/amd64";  // --platform OS/ARCH[/VARIANT]
@@ -83,7 +84,9 @@ struct RunOptions {
 
   // The root is an image, a directory or a disk (not the host's own, not --bare): the command
   // gets an image's environment rules and docker's isolation defaults.
-  bool image_root() const { return !image.empty() || !rootfs.empty() || !root_disk.empty(); }
+  bool image_root() const {
+    return !image.empty() || !rootfs.empty() || !root_disk.empty() || !initrd.empty();
+  }
 };
 
 struct Setting;  // cli/settings.h

@@ -226,6 +226,14 @@ std::vector<Setting> make_settings() {
              return Shown{o.root_disk.empty() ? "none"
                                               : o.root_disk + (o.root_disk_rw ? ":rw" : "")};
            }},
+      {.name = "initrd",
+       .metavar = "FILE",
+       .group = G::kRoot,
+       .help = "an initramfs of your own (a cpio archive, compressed or not, such as execvm "
+               "initramfs writes) as the guest's root, in memory and writable, with execvm's "
+               "agent added to it and an image's rules for the command",
+       .parse = [](RunOptions& o, const SettingValue& v) { o.initrd = path(v); },
+       .show = [](const RunOptions& o) { return Shown{o.initrd.empty() ? "none" : o.initrd}; }},
       {.name = "kernel",
        .metavar = "PATH",
        .group = G::kVm,

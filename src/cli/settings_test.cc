@@ -82,6 +82,7 @@ const std::vector<std::pair<Args, std::string>> kGoodValues = {
     {{"--cert-dir", "/etc/certs"}, "cert-dir /etc/certs"},
     {{"--authfile", "/a/auth.json"}, "authfile /a/auth.json"},
     {{"--rootfs", "/srv/root"}, "rootfs /srv/root"},
+    {{"--initrd", "/i/initrd.gz"}, "initrd /i/initrd.gz"},
     {{"--root-disk", "/d/root.ext4:rw"}, "root-disk /d/root.ext4:rw"},
     {{"--root-disk", "/d/root.sqfs"}, "root-disk /d/root.sqfs"},
     {{"-u", "1000:1000"}, "user 1000:1000"},
@@ -157,6 +158,7 @@ TEST(Settings, DefaultsAreShownAsDefaults) {
                               "image none",
                               "rootfs none",
                               "root-disk none",
+                              "initrd none",
                               "pull missing",
                               "platform linux/amd64",
                               "tls-verify registries.conf's",
@@ -165,7 +167,7 @@ TEST(Settings, DefaultsAreShownAsDefaults) {
                               "user yours",
                               "entrypoint the image's"})
     EXPECT_EQ(origin(o, setting), "default") << setting;
-  EXPECT_EQ(describe_settings(o).size(), 26u);  // no volumes, variables, capabilities, ports
+  EXPECT_EQ(describe_settings(o).size(), 27u);  // no volumes, variables, capabilities, ports
 }
 
 TEST(Settings, BadValuesAreRefusedWithWhatWasWritten) {

@@ -25,6 +25,7 @@
 #include "root/disk_root.h"
 #include "root/host_root.h"
 #include "root/image_root.h"
+#include "root/initrd_root.h"
 #include "util/error.h"
 #include "util/paths.h"
 #include "util/sys.h"
@@ -67,6 +68,12 @@ std::unique_ptr<Root> make_root(const RunOptions& options, const RunSpec& spec,
                                                       "--root-disk", options.volumes});
   }
   if (!options.rootfs.empty()) return std::make_unique<HostRoot>(options.rootfs, options.volumes);
+  if (!options.initrd.empty()) {
+    if (!options.volumes.empty())
+      throw Error("--initrd and -v do not go together: the initramfs is the whole guest",
+                  "add the files to the initramfs (execvm initramfs --add HOST:GUEST)");
+    return std::make_unique<InitrdRoot>(options.initrd);
+  }
   if (options.bare) {
     return std::make_unique<BareRoot>(
         BareRootRequest{spec.argv[0], command_path(spec.env), spec.cwd,

@@ -55,10 +55,7 @@ std::string resolve_execvm(const std::string& configured) {
 
 std::vector<std::string> vm_flags(const VmOptions& o) {
   std::vector<std::string> flags;
-  if (!o.initrd.empty())
-    throw PipelineError("the vm runner's initrd (" + o.initrd +
-                        ") needs an execvm that boots an initrd of its own, and this one does "
-                        "not: use bare, image or the host's root");
+  if (!o.initrd.empty()) flags.insert(flags.end(), {"--initrd", o.initrd});
   if (o.bare) flags.push_back("--bare");
   if (!o.image.empty()) flags.insert(flags.end(), {"--image", o.image});
   if (!o.kernel.empty()) flags.insert(flags.end(), {"--kernel", o.kernel});

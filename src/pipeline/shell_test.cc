@@ -81,9 +81,12 @@ TEST(PipelineArgv, VmOptionsAreExecvmsFlags) {
   EXPECT_THROW(vm_flags(o), PipelineError);
   o.devices = {{"/a.img", "/dev/sda"}};
   EXPECT_THROW(vm_flags(o), PipelineError);
+  // The seed's kernel and initrd form: the initramfs is the guest's root.
   VmOptions initrd;
-  initrd.initrd = "initrd.gz";
-  EXPECT_THROW(vm_flags(initrd), PipelineError);
+  initrd.kernel = "/k/vmlinux";
+  initrd.initrd = "/i/initrd.gz";
+  EXPECT_EQ(vm_flags(initrd),
+            (std::vector<std::string>{"--initrd", "/i/initrd.gz", "--kernel", "/k/vmlinux"}));
 }
 
 TEST(PipelineArgv, TheVmRunnersExecvm) {

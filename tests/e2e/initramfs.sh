@@ -96,6 +96,16 @@ check_eq "execvm init elsewhere than PID 1: a usage error" "2 execvm: init is th
 "$EXECVM" initramfs --output x.gz --from-tar no-such.tar 2> err
 check_eq "a tarball that is not there: 125, nothing written" "125 " "$? $(ls x.gz* 2>/dev/null)"
 
+# The same initrds as execvm's own root (--initrd): its agent appended, the streams and the
+# status as in every run; gzip and plain archives; the tarball's tree with its files.
+got=$(printf 'in\n' | "$EXECVM" --kernel "$kernel" --initrd initrd.gz -- /bin/sh -c 'read l; echo "$l out"; echo err >&2; exit 3' 2> err)
+check_eq "--initrd: stdin, stdout, the status" "3 in out" "$? $got"
+check_eq "--initrd: stderr" "err" "$(cat err)"
+got=$("$EXECVM" --kernel "$kernel" --initrd initrd.zst -- /bin/busybox cat /etc/hostname)
+check_eq "--initrd of a zstd tarball's tree" "$(cat "$TEST_TMP/hostname")" "$got"
+"$EXECVM" --kernel "$kernel" --initrd no-such.gz -- true 2> err
+check_eq "--initrd of a missing file: 125, one line" "125 1" "$? $(wc -l < err)"
+
 check_no_qemu_left "initramfs"
 check_no_temp_files "initramfs"
 finish
