@@ -96,7 +96,7 @@ expect_error "--rootfs of a missing directory" \
   "execvm: --rootfs $TEST_TMP/none: not a directory: give a directory holding a root filesystem (an unpacked minirootfs, say)" \
   --rootfs "$TEST_TMP/none" -- true
 expect_error "two roots" \
-  "execvm: --rootfs and --root-disk do not go together: a run has one root: choose one of --bare, --image, --rootfs and --root-disk" \
+  "execvm: --rootfs and --root-disk do not go together: a run has one root: choose one of --bare, --image, --rootfs, --root-disk and --initrd" \
   --rootfs "$root" --root-disk "$TEST_TMP/root.sqfs" -- true
 expect_error "--root-disk without a command" \
   "execvm: no command given: usage: execvm [OPTIONS] [--] COMMAND [ARG...]" \
