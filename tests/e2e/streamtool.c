@@ -98,9 +98,17 @@ int main(int argc, char** argv) {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
+    /* Blocked until sigsuspend: one that came between a test of GOT and pause() would be lost,
+       and the wait with it. */
+    sigset_t blocked, previous;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGINT);
+    sigaddset(&blocked, SIGTERM);
+    sigaddset(&blocked, SIGHUP);
+    sigprocmask(SIG_BLOCK, &blocked, &previous);
     printf("ready\n");
     fflush(stdout);
-    while (!got) pause();
+    while (!got) sigsuspend(&previous);
     printf("got %d\n", (int)got);
     return 100 + got;
   }
