@@ -74,11 +74,7 @@ RootDevices BareRoot::prepare() {
   if (::access(search_.ld_so_cache.c_str(), R_OK) == 0)
     cpio.add_host_file("/etc/ld.so.cache", search_.ld_so_cache);
   cpio.finish();
-  initramfs_ = std::move(memfd);
-  RootDevices devices;
-  devices.initramfs = initramfs_.get();
-  devices.fds = {initramfs_.get()};
-  return devices;
+  return initramfs_devices(initramfs_, std::move(memfd));
 }
 
 }  // namespace execvm

@@ -29,4 +29,12 @@ Fd build_agent_initramfs() {
   return memfd;
 }
 
+RootDevices initramfs_devices(Fd& held, Fd memfd) {
+  held = std::move(memfd);
+  RootDevices devices;
+  devices.initramfs = held.get();
+  devices.fds = {held.get()};
+  return devices;
+}
+
 }  // namespace execvm

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "initramfs/cpio.h"
+#include "root/root.h"
 #include "util/fd.h"
 
 namespace execvm {
@@ -14,5 +15,9 @@ Fd make_initramfs_memfd();
 
 // An initramfs holding only the agent's base, for roots that come from elsewhere.
 Fd build_agent_initramfs();
+
+// The devices of a root that is the initramfs MEMFD alone, which HELD keeps until the VM has
+// started (QEMU reads it as /proc/self/fd/N).
+RootDevices initramfs_devices(Fd& held, Fd memfd);
 
 }  // namespace execvm

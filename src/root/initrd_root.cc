@@ -40,11 +40,7 @@ RootDevices InitrdRoot::prepare() {
   add_agent_base(cpio);
   cpio.finish();
   source_.reset();
-  initramfs_ = std::move(memfd);
-  RootDevices devices;
-  devices.initramfs = initramfs_.get();
-  devices.fds = {initramfs_.get()};
-  return devices;
+  return initramfs_devices(initramfs_, std::move(memfd));
 }
 
 }  // namespace execvm
