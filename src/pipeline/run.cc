@@ -15,6 +15,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -25,11 +26,11 @@
 
 #include "execvm/pipeline.h"
 #include "pipeline/argv.h"
-#include "pipeline/interrupt.h"
 #include "pipeline/shell.h"
 #include "pipeline/tar_source.h"
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/interrupt.h"
 #include "util/paths.h"
 #include "util/process.h"
 #include "util/strings.h"
@@ -305,10 +306,13 @@ void Run::wait_all(std::optional<InterruptGuard>& guard) {
       if (!p.poll()) fds.push_back({p.exit_fd(), POLLIN, 0});
     fds.push_back({done_.get(), POLLIN, 0});
     if (guard && !stopping_) fds.push_back({guard->fd(), POLLIN, 0});
-    int timeout = -1;
+    // Each process's pidfd and the workers' eventfd wake this; the timeout is a second look
+    // now and then all the same (at the grace deadline sooner), which costs nothing, so that no
+    // missed wake-up can ever make a finished pipeline wait forever.
+    int timeout = 1000;
     if (stopping_ && !killed_) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
-      timeout = static_cast<int>(std::max<long>(0, left.count()));
+      timeout = static_cast<int>(std::clamp<long>(left.count(), 0, timeout));
     }
     int n = ::poll(fds.data(), fds.size(), timeout);
     if (n < 0 && errno != EINTR) throw PipelineError(std::string("poll: ") + strerror(errno));
@@ -374,7 +378,7 @@ Result Run::run() {
   }
 
   std::optional<InterruptGuard> guard;
-  if (options_.handle_signals) guard.emplace();
+  if (options_.handle_signals) guard.emplace("the pipeline");
   int terminal = foreground_terminal({options_.stdin_fd, options_.stdout_fd, options_.stderr_fd});
   bool gave_terminal = false;
 

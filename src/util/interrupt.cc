@@ -1,8 +1,13 @@
 #include "util/interrupt.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <iterator>
+#include <mutex>
 
 #include "util/error.h"
 
@@ -13,12 +18,20 @@ namespace {
 // The signal that arrived while an InterruptGuard was alive. Global because a signal handler can
 // reach nothing else.
 volatile sig_atomic_t g_signal = 0;
-// Guards alive: the first installs the handlers, the last restores what was there.
+// Guards alive: the first installs the handlers and makes the pipe, the last restores what was
+// there and closes it; under the mutex.
+std::mutex g_mutex;
 int g_depth = 0;
 struct sigaction g_previous[std::size(kInterruptSignals)];
+int g_pipe[2] = {-1, -1};
+std::atomic<int> g_pipe_write{-1};  // what the handler writes to
 
 void on_signal(int sig) {
   if (!g_signal) g_signal = sig;
+  int saved = errno;
+  int fd = g_pipe_write.load();
+  if (fd >= 0) (void)!::write(fd, "x", 1);
+  errno = saved;
 }
 
 std::string signal_name(int sig) {
@@ -29,7 +42,14 @@ std::string signal_name(int sig) {
 }  // namespace
 
 InterruptGuard::InterruptGuard(std::string what) : what_(std::move(what)) {
-  if (g_depth++ > 0) return;
+  std::lock_guard lock(g_mutex);
+  if (g_depth > 0) {
+    ++g_depth;
+    return;
+  }
+  if (::pipe2(g_pipe, O_CLOEXEC | O_NONBLOCK) < 0) throw_errno("pipe");
+  ++g_depth;
+  g_pipe_write = g_pipe[1];
   g_signal = 0;
   struct sigaction action {};
   action.sa_handler = on_signal;
@@ -43,14 +63,23 @@ InterruptGuard::InterruptGuard(std::string what) : what_(std::move(what)) {
 }
 
 InterruptGuard::~InterruptGuard() {
+  std::lock_guard lock(g_mutex);
   if (--g_depth > 0) return;
   for (size_t i = 0; i < std::size(kInterruptSignals); ++i)
     ::sigaction(kInterruptSignals[i], &g_previous[i], nullptr);
+  g_pipe_write = -1;
+  ::close(g_pipe[0]);
+  ::close(g_pipe[1]);
+  g_pipe[0] = g_pipe[1] = -1;
   g_signal = 0;  // what arrived was for the guarded work only
 }
 
 int InterruptGuard::signal() const {
   return g_signal;
+}
+
+int InterruptGuard::fd() const {
+  return g_pipe[0];
 }
 
 void InterruptGuard::check() const {

@@ -3,9 +3,10 @@
 // stays ignored), which the work checks at its next step and ends by throwing, so that its
 // temporary files and child processes are cleaned up on the way out. The handlers are installed
 // without SA_RESTART, so a blocking call (waitpid, flock, poll) returns EINTR and the caller can
-// look at the flag. Guards nest (a pull's within a run's conversion): the outermost one
-// installs the handlers and the last to go restores them, in whatever order they go. Made and
-// destroyed on one thread at a time.
+// look at the flag, and fd() becomes readable, for work that waits in poll (a pipeline's stages)
+// to wake. Guards nest (a pull's within a run's conversion, pipelines run by several threads):
+// the outermost one installs the handlers and the last to go restores them, in whatever order
+// they go, on whatever thread.
 #pragma once
 
 #include <signal.h>
@@ -27,6 +28,8 @@ class InterruptGuard {
 
   // The signal that arrived since the guard was made, 0 if none.
   int signal() const;
+  // A descriptor readable once a signal arrived (it stays readable until the last guard goes).
+  int fd() const;
   // Throws Error("WHAT was interrupted by SIGINT", exit code 128 + the signal) if one arrived.
   void check() const;
 

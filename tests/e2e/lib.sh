@@ -66,6 +66,37 @@ finish() {
   echo "all checks passed"
 }
 
+# within SECONDS CMD...: runs CMD (stdin, stdout and stderr its own); one still running after
+# SECONDS is a failed check: what it and its children were doing is printed (their processes,
+# descriptors and, with gdb, their threads' stacks), then they are killed. Its status is CMD's,
+# 124 on a hang.
+within() {
+  local limit=$1 pid i=0 status
+  shift
+  "$@" 0<&0 &  # (a background job's stdin would be /dev/null)
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null && [ "$i" -lt $((limit * 10)) ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    fail "still running after ${limit}s: $*"
+    local p tree
+    tree="$pid $(pgrep -P "$pid" | tr '\n' ' ')"
+    for p in $tree; do
+      echo "--- process $p: $(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null)" >&2
+      grep -E '^(State|Threads)' "/proc/$p/status" >&2 2>/dev/null
+      ls -l "/proc/$p/fd" >&2 2>/dev/null
+      grep -H '^Pid' /proc/"$p"/fdinfo/* >&2 2>/dev/null
+      command -v gdb > /dev/null && gdb -p "$p" -batch -ex 'thread apply all bt' 2>&1 | grep '^#' >&2
+    done
+    kill -9 $tree 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 124
+  fi
+  wait "$pid"
+}
+
 # Runs EXECVM --bare. (Start background jobs with "$EXECVM" itself: $! must be its pid.)
 vm() { "$EXECVM" --bare "$@"; }
 

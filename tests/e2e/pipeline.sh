@@ -5,7 +5,8 @@
 here=$(cd "$(dirname "$0")" && pwd)
 
 cd "$TEST_TMP"
-p() { "$EXECVM" pipeline "$@"; }
+# (A hang is a failed check within 5 minutes, with what hung, rather than the test's timeout.)
+p() { within 300 "$EXECVM" pipeline "$@"; }
 
 # The seed's examples, in its own notation.
 cat > echo_wc.json <<'EOF'
@@ -90,7 +91,7 @@ cat > through.json <<EOF
   {"Command": {"args": ["cat"], "env": {}, "runner": {"vm": {"image": "oci:$TEST_TMP/layout:bb", "kernel": "$kernel"}}, "output":
     {"Command": {"args": ["cat"], "env": {}, "output": {"File": {"name": "through"}}}}}}}}
 EOF
-XDG_CACHE_HOME="$TEST_TMP/cache" "$EXECVM" pipeline run through.json < random
+XDG_CACHE_HOME="$TEST_TMP/cache" p run through.json < random
 check_eq "50 MB through local -> vm (an image's root) -> local" "$(sha256sum < random)" \
   "$(sha256sum < through)"
 rm -f random through
