@@ -116,7 +116,8 @@ PYBIND11_MODULE(_execvm, m) {
       py::kw_only(), py::arg("image"), py::arg("engine") = "podman",
       py::arg("options") = std::vector<std::string>{},
       py::arg("chain_program") = std::vector<std::string>{"execvm"},
-      "The container runner: each command in its own `ENGINE run -i --rm OPTIONS IMAGE`");
+      "The container runner: each command in its own `ENGINE run -i --rm OPTIONS IMAGE`, "
+      "with --network none unless OPTIONS choose a network");
   m.def(
       "void_runner", [](bool debug) { return ep::void_runner(debug); }, py::arg("debug") = false,
       "The void runner: runs nothing, each command passes its input through (debug: print it)");

@@ -5,7 +5,8 @@
 //   vm         each command in its own execvm VM: the execvm binary itself, with these options
 //              as its flags (exactly `execvm [OPTIONS] -- COMMAND`)
 //   container  each command in its own container: `podman run -i --rm [OPTIONS] IMAGE COMMAND`
-//              (or docker), every container the same
+//              (or docker), every container the same; `--network none` comes first unless
+//              OPTIONS choose a network
 //   void       runs nothing: a command passes its input through unchanged (with debug, it
 //              prints each command it would run on stderr)
 #pragma once

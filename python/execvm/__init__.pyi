@@ -66,7 +66,10 @@ def vm_runner(*, bare: bool = False, image: str = "", kernel: str = "", initrd: 
     """Each command in its own execvm VM; other keywords are execvm's options (sudo=True)."""
 def docker_runner(*, image: str, engine: str = "podman", options: Sequence[str] = ...,
                   chain_program: Sequence[str] = ...) -> Runner:
-    """Each command in its own container: ENGINE run -i --rm OPTIONS IMAGE COMMAND."""
+    """Each command in its own container: ENGINE run -i --rm OPTIONS IMAGE COMMAND.
+
+    No network (--network none) unless OPTIONS choose one (--network=host).
+    """
 def void_runner(debug: bool = False) -> Runner:
     """Runs nothing: each command passes its input through (debug: prints it)."""
 def command(*args: Union[_Arg, Chain], env: Optional[Mapping[str, str]] = None,

@@ -21,6 +21,14 @@ struct Visitor : Overloads... {
   using Overloads::operator()...;
 };
 
+// Whether a container engine's run OPTIONS choose its network.
+bool names_network(const std::vector<std::string>& options) {
+  for (const std::string& o : options)
+    if (o == "--network" || o == "--net" || o.starts_with("--network=") || o.starts_with("--net="))
+      return true;
+  return false;
+}
+
 }  // namespace
 
 std::vector<std::string> chain_argv(const Chain& chain, const std::vector<std::string>& program) {
@@ -113,6 +121,9 @@ std::vector<std::string> stage_argv(const Runner& runner, const Command& command
             if (o.image.empty()) throw PipelineError("the container runner needs an image");
             std::vector<std::string> argv{o.engine, "run", "-i", "--rm"};
             if (!container_name.empty()) argv.insert(argv.end(), {"--name", container_name});
+            // No network unless asked, as in execvm's VMs (and podman's default network would
+            // leave a bridge and firewall rules on the host).
+            if (!names_network(o.options)) argv.insert(argv.end(), {"--network", "none"});
             argv.insert(argv.end(), o.options.begin(), o.options.end());
             for (const auto& [name, value] : command.env)
               argv.insert(argv.end(), {"-e", name + "=" + value});

@@ -30,6 +30,16 @@ TEST(PipelineShell, EachRunnersCommandLine) {
   c.options = {"--network", "none"};
   EXPECT_EQ(to_shell(cat, container_runner(c)),
             "podman run -i --rm --network none -e 'A=b c' -w '/w d' busybox:latest cat");
+  // No network unless the options ask for one.
+  c.options = {};
+  EXPECT_EQ(to_shell(command("x"), container_runner(c)),
+            "podman run -i --rm --network none busybox:latest x");
+  c.options = {"--network=host"};
+  EXPECT_EQ(to_shell(command("x"), container_runner(c)),
+            "podman run -i --rm --network=host busybox:latest x");
+  c.options = {"--net", "bridge"};
+  EXPECT_EQ(to_shell(command("x"), container_runner(c)),
+            "podman run -i --rm --net bridge busybox:latest x");
   EXPECT_EQ(to_shell(command("touch", "x"), void_runner(true)), "cat");
   // Bound runners win over the default one.
   EXPECT_EQ(to_shell(vm_runner().command("a") | command("b"), void_runner()), "execvm -- a | cat");
@@ -54,7 +64,7 @@ TEST(PipelineShell, ChainWithEachRunnersProgram) {
   EXPECT_EQ(to_shell(c, vm_runner()),
             "execvm -- /run/execvm/execvm chain -- /bin/true -- /bin/true");
   EXPECT_EQ(to_shell(c, container_runner({"img"})),
-            "podman run -i --rm img execvm chain -- /bin/true -- /bin/true");
+            "podman run -i --rm --network none img execvm chain -- /bin/true -- /bin/true");
 }
 
 TEST(PipelineArgv, ChainsNestWithDelimitersTheirCommandsDoNotHave) {
