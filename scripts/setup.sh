@@ -39,6 +39,8 @@ packages=(
   golang-go cargo rustc
   # pipelines: the container runner and Build (podman with runc), the Python module and its tests
   podman runc python3-dev python3-pybind11 python3-pytest
+  # the seed's initrd pipeline (bsdtar in its containers)
+  libarchive-tools
 )
 
 install_packages() {
