@@ -71,7 +71,7 @@ finish() {
 # descriptors and, with gdb, their threads' stacks), then they are killed. Its status is CMD's,
 # 124 on a hang.
 within() {
-  local limit=$1 pid i=0 status
+  local limit=$1 pid i=0
   shift
   "$@" 0<&0 &  # (a background job's stdin would be /dev/null)
   pid=$!
