@@ -66,11 +66,11 @@ finish() {
   echo "all checks passed"
 }
 
-# within SECONDS CMD...: runs CMD (stdin, stdout and stderr its own); one still running after
+# run_within SECONDS CMD...: runs CMD (stdin, stdout and stderr its own); one still running after
 # SECONDS is a failed check: what it and its children were doing is printed (their processes,
 # descriptors and, with gdb, their threads' stacks), then they are killed. Its status is CMD's,
 # 124 on a hang.
-within() {
+run_within() {
   local limit=$1 pid i=0
   shift
   "$@" 0<&0 &  # (a background job's stdin would be /dev/null)

@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 cd "$TEST_TMP"
 # (A hang is a failed check within 5 minutes, with what hung, rather than the test's timeout.)
-p() { within 300 "$EXECVM" pipeline "$@"; }
+p() { run_within 300 "$EXECVM" pipeline "$@"; }
 
 # The seed's examples, in its own notation.
 cat > echo_wc.json <<'EOF'
