@@ -362,7 +362,8 @@ std::vector<Setting> make_settings() {
       {.name = "boot-timeout",
        .metavar = "DURATION",
        .group = G::kCommand,
-       .help = "give up when the guest has not started after DURATION",
+       .help = "give up when the guest has not started the command after DURATION (one that "
+               "stops answering while it runs: after twice DURATION)",
        .parse = [](RunOptions& o, const SettingValue& v) { o.boot_timeout = positive_duration(v); },
        .show =
            [](const RunOptions& o) {

@@ -75,6 +75,7 @@ void set_hostname(const std::string& name) {
     try {
       take_user(spec);
       Child child = spawn_command(spec);
+      port->channel().queue(FrameType::kStarted, {});
       relay(port->channel(), child, sigchld.get());
       // The files out, once the command and its output have ended (also when it failed).
       send_outputs(*port, spec);

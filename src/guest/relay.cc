@@ -293,6 +293,9 @@ class Relay {
         if (sig > 0 && sig < NSIG) ::kill(-child_.pid, sig);
         break;
       }
+      case FrameType::kPing:
+        channel_.queue(FrameType::kPong, {});
+        break;
       case FrameType::kWinsize:
         if (child_.terminal) {
           auto size = protocol::decode_winsize(frame.payload);

@@ -34,6 +34,9 @@ constexpr size_t kStdinChunk = 64 * 1024;
 constexpr size_t kChannelReadPerWake = 1 << 20;
 constexpr size_t kVmStderrKept = 8192;
 constexpr size_t kConsoleLineMax = 1024;
+// While the command runs the host pings the guest this many times per RelayOptions::unresponsive
+// period; a guest silent through that many pings in a row has stopped.
+constexpr int kPingsPerSilence = 6;
 
 // The kernel's words when it halts instead of ending the VM (poweroff or halt in a guest whose
 // kernel has no way to power off: QEMU keeps running).
@@ -46,11 +49,18 @@ Fd make_timer() {
   return fd;
 }
 
-void arm(int timer, std::chrono::milliseconds after) {
+// Fires once AFTER from now, then every EVERY when given.
+void arm(int timer, std::chrono::milliseconds after,
+         std::optional<std::chrono::milliseconds> every = std::nullopt) {
   struct itimerspec spec {};
   int64_t ms = std::max<int64_t>(after.count(), 1);
   spec.it_value.tv_sec = ms / 1000;
   spec.it_value.tv_nsec = (ms % 1000) * 1'000'000;
+  if (every) {
+    int64_t interval = std::max<int64_t>(every->count(), 1);
+    spec.it_interval.tv_sec = interval / 1000;
+    spec.it_interval.tv_nsec = (interval % 1000) * 1'000'000;
+  }
   ::timerfd_settime(timer, 0, &spec, nullptr);
 }
 
@@ -84,6 +94,7 @@ class Relay {
         channel_(vm.channel()),
         boot_timer_(make_timer()),
         run_timer_(make_timer()),
+        live_timer_(make_timer()),
         stdin_(io.in),
         stdout_(io.out),
         stderr_(io.err) {}
@@ -142,6 +153,9 @@ class Relay {
     poller_.want(io_.signals, EPOLLIN);
     poller_.want(boot_timer_.get(), EPOLLIN);
     poller_.want(run_timer_.get(), EPOLLIN);
+    poller_.want(live_timer_.get(), EPOLLIN);
+    // The guest cannot be heard while its output is not read: that is no sign of a hang.
+    if (!room) deaf_ = true;
     poller_.want(stdin_.event_fd(), in_session() && !stdin_done_ ? uint32_t{EPOLLIN} : 0u);
     poller_.want(stdout_.event_fd(), EPOLLIN);
     poller_.want(stderr_.event_fd(), EPOLLIN);
@@ -160,11 +174,16 @@ class Relay {
       read_signals();
     } else if (fd == boot_timer_.get()) {
       drain_event(fd);
-      if (phase_ == Phase::kBooting) fail(RelayResult::End::kBootTimeout);
+      // The boot lasts until the command runs: a guest stuck on the way there is a failed boot.
+      if (phase_ == Phase::kBooting || (phase_ == Phase::kRunning && !started_))
+        fail(RelayResult::End::kBootTimeout);
       if (phase_ == Phase::kPoweringOff) finished_ = true;  // QEMU is killed on the way out
     } else if (fd == run_timer_.get()) {
       drain_event(fd);
       timed_out();
+    } else if (fd == live_timer_.get()) {
+      drain_event(fd);
+      check_alive();
     } else if (fd == stdin_.event_fd()) {
       stdin_ready_ = true;  // taken (and the eventfd drained) in send_stdin()
     } else if (fd == stdout_.event_fd() || fd == stderr_.event_fd()) {
@@ -201,6 +220,7 @@ class Relay {
   }
 
   void handle(protocol::Frame& frame) {
+    heard_ = true;
     switch (frame.type) {
       case FrameType::kHello: {
         if (phase_ != Phase::kBooting) throw protocol::ProtocolError("a second hello");
@@ -209,7 +229,6 @@ class Relay {
           throw protocol::ProtocolError("the guest agent speaks protocol " +
                                         std::to_string(hello.version) + ", execvm " +
                                         std::to_string(protocol::kVersion));
-        disarm(boot_timer_.get());
         result_.booted = true;
         result_.boot_seconds = seconds_since(start_);
         send_spec();
@@ -217,6 +236,18 @@ class Relay {
         if (io_.terminal) send_winsize();
         break;
       }
+      case FrameType::kStarted: {
+        if (phase_ != Phase::kRunning || started_)
+          throw protocol::ProtocolError("a start out of turn");
+        started_ = result_.started = true;
+        disarm(boot_timer_.get());
+        auto every =
+            std::max(options_.unresponsive / kPingsPerSilence, std::chrono::milliseconds(1));
+        arm(live_timer_.get(), every, every);
+        break;
+      }
+      case FrameType::kPong:
+        break;  // heard: that was all it had to say
       case FrameType::kData:
         if (frame.stream == protocol::kStdin)
           throw protocol::ProtocolError("data frame for stdin from the guest");
@@ -239,7 +270,7 @@ class Relay {
         credit_.granted(protocol::decode_u32(frame.payload));
         break;
       case FrameType::kExit:
-        if (!in_session()) throw protocol::ProtocolError("an exit out of turn");
+        if (!in_session() || !started_) throw protocol::ProtocolError("an exit out of turn");
         result_.end = RelayResult::End::kExited;
         result_.status = protocol::decode_exit(frame.payload);
         result_.exit_seconds = seconds_since(start_);
@@ -312,6 +343,19 @@ class Relay {
       channel_.queue(FrameType::kClose, stream, {});
     }
     arm(run_timer_.get(), options_.collect_grace);
+  }
+
+  // Each ping period while the command runs: a guest that said nothing through kPingsPerSilence
+  // pings in a row, while it could be heard, has stopped (its kernel hangs, or its agent), and the
+  // run ends rather than wait for it forever.
+  void check_alive() {
+    if (phase_ != Phase::kRunning || !started_ || !channel_open_) return;
+    if (heard_ || deaf_)
+      silent_ = 0;
+    else if (++silent_ >= kPingsPerSilence)
+      return fail(RelayResult::End::kUnresponsive);
+    heard_ = deaf_ = false;
+    channel_.queue(FrameType::kPing, {});
   }
 
   // The host has everything: the agent may end the VM, which QEMU then leaves on its own.
@@ -432,6 +476,7 @@ class Relay {
         // Perhaps brought back to the foreground: the terminal may be read and be raw again.
         if (io_.terminal) io_.terminal->refresh();
         stdin_.wake();
+        deaf_ = true;  // execvm itself was stopped, and heard nothing meanwhile
         continue;
       }
       if (phase_ == Phase::kPoweringOff) continue;  // the command has already ended
@@ -464,6 +509,7 @@ class Relay {
   Poller poller_;
   Fd boot_timer_;  // the boot watchdog, then the power-off grace
   Fd run_timer_;
+  Fd live_timer_;  // the ping period, once the command runs
   InputPump stdin_;
   OutputPump stdout_;
   OutputPump stderr_;
@@ -472,6 +518,10 @@ class Relay {
   bool finished_ = false;
   bool stopping_ = false;   // a signal to stop reached the command
   bool timed_out_ = false;  // the timeout expired; the outputs are being collected
+  bool started_ = false;    // the command runs (the agent said so)
+  bool heard_ = false;      // a frame came since the last ping
+  bool deaf_ = false;       // since the last ping, the channel was not read for a while
+  int silent_ = 0;          // pings in a row that nothing was heard after
   Clock::time_point start_;
   RelayResult result_;
 

@@ -42,6 +42,9 @@ struct RelayOptions {
   // and the outputs may take this long to arrive before the VM is stopped.
   std::chrono::milliseconds collect_grace{10'000};
   bool console_to_stderr = false;  // --console: the kernel's log as it comes
+  // A guest that says nothing this long while the command runs, though pinged and read, has
+  // stopped: the run ends (kUnresponsive).
+  std::chrono::milliseconds unresponsive{60'000};
 };
 
 // How the VM's life ended: facts, for the report.
@@ -51,7 +54,8 @@ struct RelayResult {
     kGuestError,    // the agent could not run it: GUEST_ERROR
     kVmEnded,       // the VM ended before the command did: VM_STATUS, CONSOLE, VM_STDERR
     kHalted,        // the guest halted or powered off by itself (its kernel cannot end QEMU so)
-    kBootTimeout,   // no Hello within the boot timeout
+    kBootTimeout,   // the command did not start within the boot timeout (no Hello, or no Started)
+    kUnresponsive,  // the guest stopped answering while the command ran
     kTimeout,       // the run's timeout expired (what was collected after it, when outputs were)
     kInterrupted,   // SIGNAL ended the run: during the boot, or the same one kSignalsToStop times
     kChannelBroke,  // garbage on the channel: PROTOCOL_ERROR
@@ -61,8 +65,9 @@ struct RelayResult {
   protocol::GuestError guest_error;
   int signal = 0;
   std::string protocol_error;
-  bool booted = false;  // the agent said hello
-  int vm_status = 0;    // the monitor's wait status
+  bool booted = false;   // the agent said hello
+  bool started = false;  // and the command ran
+  int vm_status = 0;     // the monitor's wait status
   std::string vm_stderr;
   std::string console;      // what the console said, its last kConsoleKept bytes
   double boot_seconds = 0;  // from start to the agent's Hello

@@ -112,8 +112,8 @@ class Guest {
       if (std::find(skip.begin(), skip.end(), f.type) == skip.end()) return f;
     }
   }
-  // Hello, then the clock and the spec: returns the spec's JSON.
-  std::string boot() {
+  // Hello, then the clock and the spec, then Started (unless not): returns the spec's JSON.
+  std::string boot(bool start = true) {
     send(FrameType::kHello, 0, protocol::encode_hello({protocol::kVersion, "fake"}));
     Frame clock = receive();
     EXPECT_EQ(clock.type, FrameType::kClock);
@@ -121,17 +121,21 @@ class Guest {
     for (;;) {
       Frame f = receive();
       json += f.payload;
-      if (f.type == FrameType::kSpec) return json;
+      if (f.type == FrameType::kSpec) break;
       EXPECT_EQ(f.type, FrameType::kSpecPart);
     }
+    if (start) send(FrameType::kStarted);
+    return json;
   }
   // The command's end: EXIT, both outputs' ends, and the host's Ack.
   void finish(protocol::ExitStatus exit = {}) {
     send(FrameType::kExit, 0, protocol::encode_exit(exit));
     send(FrameType::kEof, protocol::kStdout);
     send(FrameType::kEof, protocol::kStderr);
-    EXPECT_EQ(receive_skipping({FrameType::kCredit, FrameType::kData, FrameType::kEof}).type,
-              FrameType::kAck);
+    EXPECT_EQ(
+        receive_skipping({FrameType::kCredit, FrameType::kData, FrameType::kEof, FrameType::kPing})
+            .type,
+        FrameType::kAck);
   }
 
  private:
@@ -361,6 +365,73 @@ TEST(Relay, BootWatchdog) {
   RelayResult r = h.run([](Guest& g) { g.receive(); });  // never says hello
   EXPECT_EQ(r.end, RelayResult::End::kBootTimeout);
   EXPECT_TRUE(h.vm.killed());
+}
+
+TEST(Relay, TheBootLastsUntilTheCommandRuns) {
+  // The agent said hello but hangs on the way to the command (mounting its root, say).
+  Harness h;
+  h.options.boot_timeout = 100ms;
+  RelayResult r = h.run([](Guest& g) {
+    g.boot(false);
+    for (;;) g.receive();
+  });
+  EXPECT_EQ(r.end, RelayResult::End::kBootTimeout);
+  EXPECT_TRUE(r.booted);
+  EXPECT_FALSE(r.started);
+  EXPECT_TRUE(h.vm.killed());
+}
+
+TEST(Relay, AGuestThatStopsAnsweringEndsTheRun) {
+  Harness h;
+  h.options.unresponsive = 300ms;
+  int pings = 0;
+  RelayResult r = h.run([&](Guest& g) {
+    g.boot();
+    for (;;)
+      if (g.receive().type == FrameType::kPing) ++pings;  // and never a word back
+  });
+  EXPECT_EQ(r.end, RelayResult::End::kUnresponsive);
+  EXPECT_TRUE(r.started);
+  EXPECT_GE(pings, 5);
+  EXPECT_TRUE(h.vm.killed());
+}
+
+TEST(Relay, AGuestThatAnswersItsPingsRunsOn) {
+  Harness h;
+  h.options.unresponsive = 200ms;
+  Collector out(std::move(h.stdout_read)), err(std::move(h.stderr_read));
+  RelayResult r = h.run([&](Guest& g) {
+    g.boot();
+    auto until = std::chrono::steady_clock::now() + 1s;  // five times the silence allowed
+    while (std::chrono::steady_clock::now() < until)
+      if (g.receive().type == FrameType::kPing) g.send(FrameType::kPong);
+    g.finish();
+    h.vm.end();
+  });
+  EXPECT_EQ(r.end, RelayResult::End::kExited);
+}
+
+TEST(Relay, AGuestUnheardForItsUnreadOutputIsNotStopped) {
+  // Nobody reads stdout for a second: the relay stops reading the channel, and the guest's
+  // answers cannot come through. That is the reader's doing, not a hang.
+  Harness h;
+  h.options.unresponsive = 200ms;
+  std::string chunk(1 << 20, 'o');
+  static constexpr size_t kTotal = 16 << 20;
+  std::thread reader([fd = h.stdout_read.release()] {
+    Fd owned(fd);
+    std::this_thread::sleep_for(1s);
+    EXPECT_EQ(read_all(owned.get()).size(), kTotal);
+  });
+  RelayResult r = h.run([&](Guest& g) {
+    g.boot();
+    for (size_t sent = 0; sent < kTotal; sent += chunk.size())
+      g.send(FrameType::kData, protocol::kStdout, chunk);  // blocks while the host does not read
+    g.finish();
+    h.vm.end();
+  });
+  reader.join();
+  EXPECT_EQ(r.end, RelayResult::End::kExited);
 }
 
 TEST(Relay, RunTimeout) {

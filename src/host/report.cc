@@ -120,7 +120,11 @@ Report report_end(const RelayResult& r, const ReportContext& c) {
       break;
     case End::kBootTimeout:
       vm_broke = true;
-      message = "the VM did not start within " + format_duration(c.boot_timeout);
+      // (A guest whose agent said hello but never ran the command hung on the way: mounting its
+      // root, say.)
+      message = (r.booted ? "the VM booted but did not start the command within "
+                          : "the VM did not start within ") +
+                format_duration(c.boot_timeout);
       if (c.accel == Accel::kTcg && c.cpus > c.host_cpus) {
         message += ": --cpus " + std::to_string(c.cpus) + " is more than this host's " +
                    std::to_string(c.host_cpus) +
@@ -130,6 +134,14 @@ Report report_end(const RelayResult& r, const ReportContext& c) {
         message += "; see the kernel's last lines below, or run again with --console";
         show_tail = true;
       }
+      break;
+    case End::kUnresponsive:
+      vm_broke = true;
+      message = "the guest stopped responding: its agent did not answer for " +
+                format_duration(c.unresponsive) +
+                " while the command ran, so the VM was stopped; see the kernel's last lines "
+                "below, or run again with --console";
+      show_tail = true;
       break;
     case End::kHalted:
       vm_broke = true;

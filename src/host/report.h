@@ -17,6 +17,7 @@ namespace execvm {
 // What the report needs to know of the run besides how it ended.
 struct ReportContext {
   std::chrono::milliseconds boot_timeout{0};
+  std::chrono::milliseconds unresponsive{0};  // RelayOptions::unresponsive
   std::optional<std::chrono::milliseconds> timeout;
   Accel accel = Accel::kTcg;
   unsigned cpus = 1;

@@ -137,6 +137,27 @@ TEST(Report, ABootTimeout) {
   EXPECT_EQ(report_run(r, c).text.find("--cpus 8"), std::string::npos);
 }
 
+TEST(Report, ABootThatStoppedBeforeTheCommand) {
+  RelayResult r = ended(End::kBootTimeout);
+  EXPECT_EQ(report_run(r, context()).text,
+            "execvm: the VM booted but did not start the command within 30s; see the kernel's "
+            "last lines below, or run again with --console\n");
+  EXPECT_EQ(report_run(r, context()).exit_code, 125);
+}
+
+TEST(Report, AGuestThatStoppedResponding) {
+  RelayResult r = ended(End::kUnresponsive);
+  r.console = "rcu: stall\n";
+  ReportContext c = context();
+  c.unresponsive = 60s;
+  Report report = report_run(r, c);
+  EXPECT_EQ(report.exit_code, 125);
+  EXPECT_EQ(report.text,
+            "execvm: the guest stopped responding: its agent did not answer for 1m while the "
+            "command ran, so the VM was stopped; see the kernel's last lines below, or run again "
+            "with --console\nexecvm:   | rcu: stall\n");
+}
+
 TEST(Report, AMissingOutputFailsASucceedingCommandOnly) {
   ReportContext c = context();
   c.outputs.problems = {"--output /tmp/x: no such file in the guest"};

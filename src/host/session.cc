@@ -106,6 +106,8 @@ RelayOptions relay_options(const RunOptions& options, const AccelChoice& accel) 
   RelayOptions relay;
   relay.boot_timeout =
       options.boot_timeout.value_or(accel.accel == Accel::kKvm ? kBootTimeoutKvm : kBootTimeoutTcg);
+  // A guest that stops answering while the command runs is given twice the boot's time.
+  relay.unresponsive = 2 * relay.boot_timeout;
   relay.timeout = options.timeout;
   relay.console_to_stderr = options.console;
   return relay;
@@ -116,6 +118,7 @@ ReportContext report_context(const RunOptions& options, const RelayOptions& rela
                              const AccelChoice& accel, const Root& root) {
   ReportContext context;
   context.boot_timeout = relay.boot_timeout;
+  context.unresponsive = relay.unresponsive;
   context.timeout = options.timeout;
   context.accel = accel.accel;
   context.cpus = options.cpus;

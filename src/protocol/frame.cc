@@ -31,7 +31,7 @@ uint16_t get_u16(const char* p) {
 
 bool known_type(uint8_t t) {
   return t >= static_cast<uint8_t>(FrameType::kHello) &&
-         t <= static_cast<uint8_t>(FrameType::kOutputData);
+         t <= static_cast<uint8_t>(FrameType::kPong);
 }
 
 void expect_size(std::string_view payload, size_t size, const char* what) {
@@ -74,6 +74,12 @@ const char* frame_type_name(FrameType type) {
       return "output";
     case FrameType::kOutputData:
       return "output data";
+    case FrameType::kStarted:
+      return "started";
+    case FrameType::kPing:
+      return "ping";
+    case FrameType::kPong:
+      return "pong";
   }
   return "unknown";
 }

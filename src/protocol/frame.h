@@ -9,7 +9,10 @@
 //   bytes 4-7  payload length, little-endian, at most kMaxPayload
 //
 // A session: the guest sends Hello; the host sends Clock, then the RunSpec's JSON as SpecPart
-// frames and a last Spec frame. Then Data/Eof/Close/Credit/Signal/Winsize flow both ways. The
+// frames and a last Spec frame. The guest sends Started once the command runs (or Error when it
+// cannot run it): until then the host's boot deadline holds. Then Data/Eof/Close/Credit/Signal/
+// Winsize flow both ways, and the host sends Ping now and then, which the guest answers with Pong
+// at once: a guest that hears and says nothing for long has stopped. The
 // host sends stdin only as far as the guest has granted it with Credit frames. The guest sends
 // Exit (or Error) when the command ends, then what is left of its output until every process
 // holding the command's stdout and stderr has closed them, and Eof for each of the two; once the
@@ -34,7 +37,7 @@
 
 namespace execvm::protocol {
 
-inline constexpr uint32_t kVersion = 3;
+inline constexpr uint32_t kVersion = 4;
 inline constexpr uint8_t kMagic = 0xE5;
 inline constexpr size_t kHeaderSize = 8;
 inline constexpr size_t kMaxPayload = 1 << 20;
@@ -57,6 +60,9 @@ enum class FrameType : uint8_t {
   kClock = 13,     // host -> guest: i64 the host's realtime clock in nanoseconds
   kOutput = 14,    // guest -> host: OutputEntry, one entry of an output
   kOutputData = 15,  // guest -> host: the next bytes of the file whose entry came last
+  kStarted = 16,     // guest -> host: the command runs
+  kPing = 17,        // host -> guest: answer with Pong (while the command runs)
+  kPong = 18,        // guest -> host: the answer to a Ping
 };
 
 enum Stream : uint8_t { kStdin = 0, kStdout = 1, kStderr = 2 };

@@ -69,6 +69,22 @@ check_eq "reboot -f in the guest: one line of execvm's" "1" "$(grep -c '^execvm'
 check_eq "out of memory: killed" "137" "$?"
 if grep -q "ran out of memory.*--memory" "$TEST_TMP/err"; then pass "out of memory: says so"; else fail "out of memory: stderr [$(cat "$TEST_TMP/err")]"; fi
 
+# A guest that stops (its QEMU stopped, as a hung guest kernel would be): execvm says so and
+# ends, with the VM gone, after twice the boot timeout of silence.
+timeout 120 "$EXECVM" --boot-timeout 8s -- sh -c 'echo ready; sleep 100' > "$TEST_TMP/out" 2> "$TEST_TMP/err" &
+p=$!
+for i in $(seq 600); do grep -q ready "$TEST_TMP/out" && break; sleep 0.1; done
+start=$(now)
+stopped=$(our_qemus)
+kill -STOP $stopped
+wait $p
+check_eq "a guest that stopped: exit 125" "125" "$?"
+if within 60 "$start"; then pass "a guest that stopped: ended"; else fail "a guest that stopped: ended only after $(awk -v s="$start" -v n="$(now)" 'BEGIN { print n - s }') s"; fi
+check_eq "a guest that stopped: one line says so" \
+  "execvm: the guest stopped responding: its agent did not answer for 16s while the command ran, so the VM was stopped; see the kernel's last lines below, or run again with --console" \
+  "$(grep '^execvm' "$TEST_TMP/err")"
+kill -CONT $stopped 2> /dev/null
+
 check_no_qemu_left "signals"
 check_no_temp_files "signals"
 finish
