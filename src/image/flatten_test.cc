@@ -401,7 +401,7 @@ struct Refusal {
 };
 
 Refusal refuse(const TempDir& tmp, const Image& image, const FlattenOptions& options = {}) {
-  std::set<std::string> before = testing::tree_paths(tmp.path());
+  std::set<std::string> before = testing::tree_listing(tmp.path());
   Refusal r;
   try {
     flatten_image(image, tmp / "root.squashfs", nullptr, options);
@@ -410,7 +410,7 @@ Refusal refuse(const TempDir& tmp, const Image& image, const FlattenOptions& opt
     r.message = e.message();
     r.exit_code = e.exit_code();
   }
-  EXPECT_EQ(testing::tree_paths(tmp.path()), before) << "something was left beside the output";
+  EXPECT_EQ(testing::tree_listing(tmp.path()), before) << "something was left beside the output";
   EXPECT_EQ(r.exit_code, kExitFailure);
   EXPECT_EQ(r.message.find('\n'), std::string::npos) << r.message;
   return r;

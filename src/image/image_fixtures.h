@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "image/tar_testing.h"
 #include "util/error.h"
 #include "util/paths.h"
 #include "util/sha256.h"
@@ -30,55 +31,29 @@ struct TarMember {
   std::string link;  // a symlink's target or a hard link's member
 };
 
-// A tar archive of MEMBERS (pax), compressed with FILTER ("", "gzip", "zstd").
+// A tar archive of MEMBERS, written by make_tar, compressed with FILTER ("", "gzip", "zstd").
 inline std::string make_tar(const std::vector<TarMember>& members, const std::string& filter = "") {
-  std::string out;
-  archive* a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
-  if (filter == "gzip") archive_write_add_filter_gzip(a);
-  if (filter == "zstd") archive_write_add_filter_zstd(a);
-  archive_write_set_bytes_in_last_block(a, 1);
-  auto writer = [](archive*, void* data, const void* buf, size_t n) -> la_ssize_t {
-    static_cast<std::string*>(data)->append(static_cast<const char*>(buf), n);
-    return static_cast<la_ssize_t>(n);
-  };
-  if (archive_write_open(a, &out, nullptr, writer, nullptr) != ARCHIVE_OK)
-    throw Error(std::string("archive_write_open: ") + archive_error_string(a));
+  std::vector<TestEntry> entries;
   for (const TarMember& m : members) {
-    archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, m.name.c_str());
-    archive_entry_set_mtime(e, 1700000000, 0);
     switch (m.type) {
       case TarMember::Type::kFile:
-        archive_entry_set_filetype(e, AE_IFREG);
-        archive_entry_set_perm(e, 0644);
-        archive_entry_set_size(e, static_cast<la_int64_t>(m.content.size()));
+        entries.push_back(file(m.name, m.content));
         break;
       case TarMember::Type::kDirectory:
-        archive_entry_set_filetype(e, AE_IFDIR);
-        archive_entry_set_perm(e, 0755);
+        entries.push_back(dir(m.name));
         break;
       case TarMember::Type::kSymlink:
-        archive_entry_set_filetype(e, AE_IFLNK);
-        archive_entry_set_perm(e, 0777);
-        archive_entry_set_symlink(e, m.link.c_str());
+        entries.push_back(symlink(m.name, m.link));
         break;
       case TarMember::Type::kHardlink:
-        archive_entry_set_filetype(e, AE_IFREG);
-        archive_entry_set_perm(e, 0644);
-        archive_entry_set_hardlink(e, m.link.c_str());
+        entries.push_back(hardlink(m.name, m.link));
         break;
     }
-    if (archive_write_header(a, e) != ARCHIVE_OK)
-      throw Error(std::string("archive_write_header: ") + archive_error_string(a));
-    if (m.type == TarMember::Type::kFile && !m.content.empty() &&
-        archive_write_data(a, m.content.data(), m.content.size()) < 0)
-      throw Error(std::string("archive_write_data: ") + archive_error_string(a));
-    archive_entry_free(e);
   }
-  archive_write_close(a);
-  archive_write_free(a);
-  return out;
+  std::string tar = make_tar(entries);
+  if (filter == "gzip") return gzip(tar);
+  if (filter == "zstd") return zstd(tar);
+  return tar;
 }
 
 // A layer: a tar of files NAME -> CONTENT.
@@ -204,24 +179,5 @@ class Layout {
   std::vector<std::string> last_diff_ids_;
   json last_config_;
 };
-
-// Every path under DIR (relative, sorted), with its size for files: what a test compares before
-// and after to see that nothing else was written.
-inline std::set<std::string> tree_listing(const std::string& dir, const std::string& prefix = "") {
-  std::set<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name == "." || name == "..") continue;
-    std::string path = dir + "/" + name, rel = prefix + name;
-    struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) continue;
-    out.insert(rel + (S_ISDIR(st.st_mode) ? "/" : " " + std::to_string(st.st_size)));
-    if (S_ISDIR(st.st_mode)) out.merge(tree_listing(path, rel + "/"));
-  }
-  ::closedir(d);
-  return out;
-}
 
 }  // namespace execvm::testing

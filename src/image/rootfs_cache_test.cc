@@ -171,8 +171,8 @@ TEST(RootfsCache, AFailedConversionLeavesNoEntry) {
   std::string images = tmp.mkdir("images");
   EXPECT_THROW(rootfs_for(image, images, nullptr), Error);
   std::string name = base_name(rootfs_path(image, images));
-  EXPECT_EQ(testing::tree_paths(images),
-            (std::set<std::string>{images + "/rootfs", images + "/rootfs/" + name + ".lock"}));
+  EXPECT_EQ(testing::tree_listing(images),
+            (std::set<std::string>{"rootfs/", "rootfs/" + name + ".lock 0"}));
 }
 
 TEST(RootfsCache, RemovesAnEntry) {

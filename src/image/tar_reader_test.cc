@@ -55,36 +55,6 @@ std::string refusal(const std::string& tar) {
   return "";
 }
 
-std::string with_format(int (*set_format)(archive*), const std::vector<testing::TestEntry>& es) {
-  std::string out;
-  archive* a = archive_write_new();
-  set_format(a);
-  archive_write_open2(
-      a, &out, nullptr,
-      [](archive*, void* self, const void* buf, size_t n) -> la_ssize_t {
-        static_cast<std::string*>(self)->append(static_cast<const char*>(buf), n);
-        return static_cast<la_ssize_t>(n);
-      },
-      nullptr, nullptr);
-  for (const auto& t : es) {
-    archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, t.name.c_str());
-    archive_entry_set_filetype(e, t.type);
-    archive_entry_set_perm(e, t.mode);
-    archive_entry_set_uid(e, t.uid);
-    archive_entry_set_gid(e, t.gid);
-    archive_entry_set_mtime(e, t.mtime, 0);
-    if (t.type == S_IFLNK) archive_entry_set_symlink(e, t.link.c_str());
-    archive_entry_set_size(e, static_cast<la_int64_t>(t.data.size()));
-    archive_write_header(a, e);
-    archive_write_data(a, t.data.data(), t.data.size());
-    archive_entry_free(e);
-  }
-  archive_write_close(a);
-  archive_write_free(a);
-  return out;
-}
-
 TEST(TarReader, ReadsWhatLibarchiveWrites) {
   testing::TestEntry big = testing::file("dir/big", std::string(3 << 20, 'x') + "end", 04755);
   testing::TestEntry capped = testing::file("capped", "c");
@@ -126,7 +96,7 @@ TEST(TarReader, ReadsGnuLongNamesAndBase256Numbers) {
   testing::TestEntry e = testing::file(std::string(150, 'g') + "/" + std::string(120, 'h'), "d");
   e.uid = 300000000;  // beyond 7 octal digits: base-256
   testing::TestEntry l = testing::symlink("s", std::string(200, 't'));
-  std::string tar = with_format(archive_write_set_format_gnutar, {e, l});
+  std::string tar = testing::make_tar({e, l}, archive_write_set_format_gnutar);
   auto entries = read_tar(tar, 3);
   ASSERT_EQ(entries.size(), 2u);
   EXPECT_EQ(entries[0].entry.name, e.name);
@@ -137,7 +107,8 @@ TEST(TarReader, ReadsGnuLongNamesAndBase256Numbers) {
 
 TEST(TarReader, JoinsTheUstarPrefix) {
   std::string name = std::string(120, 'p') + "/file";
-  auto entries = read_tar(with_format(archive_write_set_format_ustar, {testing::file(name, "x")}));
+  auto entries =
+      read_tar(testing::make_tar({testing::file(name, "x")}, archive_write_set_format_ustar));
   ASSERT_EQ(entries.size(), 1u);
   EXPECT_EQ(entries[0].entry.name, name);
 }

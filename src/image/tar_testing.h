@@ -79,11 +79,13 @@ inline TestEntry whiteout(const std::string& dir, const std::string& name) {
   return file(prefix + (name.empty() ? ".wh..wh..opq" : ".wh." + name), "");
 }
 
-// A tar of ENTRIES in libarchive's PAX format (xattrs as SCHILY.xattr and LIBARCHIVE.xattr).
-inline std::string make_tar(const std::vector<TestEntry>& entries) {
+// A tar of ENTRIES in libarchive's PAX format (xattrs as SCHILY.xattr and LIBARCHIVE.xattr), or
+// in the format SET_FORMAT chooses (archive_write_set_format_gnutar, say).
+inline std::string make_tar(const std::vector<TestEntry>& entries,
+                            int (*set_format)(archive*) = archive_write_set_format_pax_restricted) {
   std::string out;
   archive* a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
+  set_format(a);
   archive_write_set_bytes_per_block(a, 10240);
   archive_write_open2(
       a, &out, nullptr,
@@ -431,23 +433,22 @@ inline std::vector<std::string> list_tree(const std::string& root) {
   return format_listing(entries);
 }
 
-// All paths under DIR, for checks that nothing was written beside a file.
-inline std::set<std::string> tree_paths(const std::string& dir) {
+// Every path under DIR (relative, sorted), with its size for files: what a test compares before
+// and after to see that nothing else was written.
+inline std::set<std::string> tree_listing(const std::string& dir, const std::string& prefix = "") {
   std::set<std::string> out;
-  std::vector<std::string> todo{dir};
-  while (!todo.empty()) {
-    std::string d = todo.back();
-    todo.pop_back();
-    DIR* h = ::opendir(d.c_str());
-    if (!h) continue;
-    while (dirent* de = ::readdir(h)) {
-      std::string n = de->d_name;
-      if (n == "." || n == "..") continue;
-      out.insert(d + "/" + n);
-      if (de->d_type == DT_DIR) todo.push_back(d + "/" + n);
-    }
-    ::closedir(h);
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    std::string path = dir + "/" + name, rel = prefix + name;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) continue;
+    out.insert(rel + (S_ISDIR(st.st_mode) ? "/" : " " + std::to_string(st.st_size)));
+    if (S_ISDIR(st.st_mode)) out.merge(tree_listing(path, rel + "/"));
   }
+  ::closedir(d);
   return out;
 }
 
