@@ -32,34 +32,7 @@ export XDG_CACHE_HOME=$WORK/cache
 mkdir -p "$XDG_CACHE_HOME"
 RUN="$EXECVM --kernel $KERNEL"
 
-ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
-ms() { python3 -c "print('%.0f ms' % ($1 * 1000))"; }
-secs() { python3 -c "print('%.2f s' % $1)"; }
-mbs() { python3 -c "print('%.0f MB/s' % ($1 / 1e6 / $2))"; }
-
-# alternate RUNS PREPARE_1 COMMAND_1 [PREPARE_2 COMMAND_2 ...]: runs the commands in turn, RUNS
-# rounds after one round of warm-up, each after its PREPARE (untimed; all by sh -c, output
-# discarded); prints each command's median wall seconds.
-alternate() {
-  python3 - "$@" << 'EOF'
-import statistics, subprocess, sys, time
-runs, pairs = int(sys.argv[1]), sys.argv[2:]
-jobs = list(zip(pairs[0::2], pairs[1::2]))
-def wall(prepare, command):
-    subprocess.run(["sh", "-c", prepare], check=True)
-    start = time.perf_counter()
-    subprocess.run(["sh", "-c", command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   check=True)
-    return time.perf_counter() - start
-for job in jobs:
-    wall(*job)
-times = [[] for _ in jobs]
-for _ in range(runs):
-    for i, job in enumerate(jobs):
-        times[i].append(wall(*job))
-print(" ".join("%.4f" % statistics.median(t) for t in times))
-EOF
-}
+. ./lib.sh
 
 # The bytes of the image's layers, uncompressed.
 layer_bytes() {  # TAG

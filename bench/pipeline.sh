@@ -13,8 +13,7 @@ RUNS=${RUNS:-10}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cd "$(dirname "$0")"
-ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
-ms() { python3 -c "print('%.0f ms' % ($1 * 1000))"; }
+. ./lib.sh
 
 cat > "$WORK/cat_cat.json" <<'JSON'
 {"Command": {"args": ["cat"], "env": {}, "output": {"Command": {"args": ["cat"], "env": {}}}}}

@@ -33,8 +33,7 @@ cd "$(dirname "$0")"
 median() {  # median wall seconds of command N (0-based) in a hyperfine JSON export
   python3 -c 'import json,sys,statistics as s; r=json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]; print("%.4f" % s.median(r["times"]))' "$1" "$2"
 }
-ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
-ms() { python3 -c "print('%.0f ms' % ($1 * 1000))"; }
+. ./lib.sh
 
 echo "execvm benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "accelerator: $("$EXECVM" doctor --no-boot | awk '$2 == "accelerator" {print $3}' | tr -d :)"
