@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -96,25 +97,8 @@ class Worker {
   std::thread thread_;
 };
 
-// Reads IN until its end (or STOP) into OUT.
-void capture(int in, std::string& out, int stop) {
-  char buffer[65536];
-  for (;;) {
-    struct pollfd p[2] = {{in, POLLIN, 0}, {stop, POLLIN, 0}};
-    if (::poll(p, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    if (p[1].revents) return;
-    ssize_t n = ::read(in, buffer, sizeof buffer);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n <= 0) return;
-    out.append(buffer, static_cast<size_t>(n));
-  }
-}
-
-// Copies IN to OUT until IN ends, OUT's reader goes away, or STOP.
-void copy(int in, int out, int stop) {
+// Reads IN until its end (or STOP), handing each piece to PUT until it returns false.
+void drain(int in, int stop, const std::function<bool(std::string_view)>& put) {
   std::vector<char> buffer(1 << 18);
   for (;;) {
     struct pollfd p[2] = {{in, POLLIN, 0}, {stop, POLLIN, 0}};
@@ -125,8 +109,21 @@ void copy(int in, int out, int stop) {
     if (p[1].revents) return;
     ssize_t n = ::read(in, buffer.data(), buffer.size());
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n <= 0 || !write_all(out, std::string_view(buffer.data(), static_cast<size_t>(n)))) return;
+    if (n <= 0 || !put(std::string_view(buffer.data(), static_cast<size_t>(n)))) return;
   }
+}
+
+// Reads IN until its end (or STOP) into OUT.
+void capture(int in, std::string& out, int stop) {
+  drain(in, stop, [&out](std::string_view piece) {
+    out.append(piece);
+    return true;
+  });
+}
+
+// Copies IN to OUT until IN ends, OUT's reader goes away, or STOP.
+void copy(int in, int out, int stop) {
+  drain(in, stop, [out](std::string_view piece) { return write_all(out, piece); });
 }
 
 std::string random_suffix() {
