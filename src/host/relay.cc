@@ -175,7 +175,7 @@ class Relay {
     } else if (fd == boot_timer_.get()) {
       drain_event(fd);
       // The boot lasts until the command runs: a guest stuck on the way there is a failed boot.
-      if (phase_ == Phase::kBooting || (phase_ == Phase::kRunning && !started_))
+      if (phase_ == Phase::kBooting || (phase_ == Phase::kRunning && !result_.started))
         fail(RelayResult::End::kBootTimeout);
       if (phase_ == Phase::kPoweringOff) finished_ = true;  // QEMU is killed on the way out
     } else if (fd == run_timer_.get()) {
@@ -237,9 +237,9 @@ class Relay {
         break;
       }
       case FrameType::kStarted: {
-        if (phase_ != Phase::kRunning || started_)
+        if (phase_ != Phase::kRunning || result_.started)
           throw protocol::ProtocolError("a start out of turn");
-        started_ = result_.started = true;
+        result_.started = true;
         disarm(boot_timer_.get());
         auto every =
             std::max(options_.unresponsive / kPingsPerSilence, std::chrono::milliseconds(1));
@@ -270,7 +270,7 @@ class Relay {
         credit_.granted(protocol::decode_u32(frame.payload));
         break;
       case FrameType::kExit:
-        if (!in_session() || !started_) throw protocol::ProtocolError("an exit out of turn");
+        if (!in_session() || !result_.started) throw protocol::ProtocolError("an exit out of turn");
         result_.end = RelayResult::End::kExited;
         result_.status = protocol::decode_exit(frame.payload);
         result_.exit_seconds = seconds_since(start_);
@@ -349,7 +349,7 @@ class Relay {
   // pings in a row, while it could be heard, has stopped (its kernel hangs, or its agent), and the
   // run ends rather than wait for it forever.
   void check_alive() {
-    if (phase_ != Phase::kRunning || !started_ || !channel_open_) return;
+    if (phase_ != Phase::kRunning || !result_.started || !channel_open_) return;
     if (heard_ || deaf_)
       silent_ = 0;
     else if (++silent_ >= kPingsPerSilence)
@@ -518,7 +518,6 @@ class Relay {
   bool finished_ = false;
   bool stopping_ = false;   // a signal to stop reached the command
   bool timed_out_ = false;  // the timeout expired; the outputs are being collected
-  bool started_ = false;    // the command runs (the agent said so)
   bool heard_ = false;      // a frame came since the last ping
   bool deaf_ = false;       // since the last ping, the channel was not read for a while
   int silent_ = 0;          // pings in a row that nothing was heard after

@@ -4,12 +4,9 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
-#include <sys/stat.h>
 
 #include <map>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <string>
 #include <vector>
 

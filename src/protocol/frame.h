@@ -12,12 +12,12 @@
 // frames and a last Spec frame. The guest sends Started once the command runs (or Error when it
 // cannot run it): until then the host's boot deadline holds. Then Data/Eof/Close/Credit/Signal/
 // Winsize flow both ways, and the host sends Ping now and then, which the guest answers with Pong
-// at once: a guest that hears and says nothing for long has stopped. The
-// host sends stdin only as far as the guest has granted it with Credit frames. The guest sends
-// Exit (or Error) when the command ends, then what is left of its output until every process
-// holding the command's stdout and stderr has closed them, and Eof for each of the two; once the
-// host has the exit and both ends it answers Ack, and only then does the guest power off: data
-// still in flight when a VM ends is lost (measured), so the guest waits for the host's word.
+// at once: a guest that hears and says nothing for long has stopped. The host sends stdin only
+// as far as the guest has granted it with Credit frames. The guest sends Exit (or Error) when the
+// command ends, then what is left of its output until every process holding the command's stdout
+// and stderr has closed them, and Eof for each of the two; once the host has the exit and both
+// ends it answers Ack, and only then does the guest power off: data still in flight when a VM
+// ends is lost (measured), so the guest waits for the host's word.
 //
 // Files out (the RunSpec's outputs): after the two Eofs the guest sends each output in the
 // spec's order as Output frames (an OutputEntry each; a directory's entries parents first), a
